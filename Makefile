@@ -1,0 +1,39 @@
+# Developer entry points. `make test` and `make demo` work on a fresh machine: they build their own
+# virtual environment and the cached Kubernetes binaries (hack/k8s-bins.sh) before running.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: test unit lint demo cluster-up cluster-down k8s-bins venv clean
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,lint]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+k8s-bins:
+	hack/k8s-bins.sh >/dev/null
+
+# Whole suite. pytest exits 5 when it collected nothing; that is not a failure of the suite.
+test: venv k8s-bins
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+unit: venv
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+cluster-up: venv k8s-bins
+	$(PY) -m tests.support.cluster up
+
+cluster-down: venv
+	$(PY) -m tests.support.cluster down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,69 @@
+"""Argument parsing for `fathom`; each subcommand's work lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from fathom_runtime import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _not_implemented(args: argparse.Namespace) -> int:
+    sys.stderr.write(f"fathom {args.command}: not implemented yet\n")
+    return 2
+
+
+def _add_service_options(parser: argparse.ArgumentParser, default_port: int) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=default_port, help="port to bind (default: %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fathom",
+        description="Run and use the Fathom-DeepResearch agent stack.",
+        epilog="Every option can also be set with a FATHOM_* environment variable (see docs/).",
+    )
+    parser.add_argument("--version", action="version", version=f"fathom {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    research = sub.add_parser("research", help="ask a question through an orchestrator and show progress")
+    research.add_argument("question", help="the research question")
+    research.add_argument("--url", default="http://127.0.0.1:8900", help="orchestrator base URL")
+    research.add_argument("--mode", choices=["search", "deepresearch"], default="search")
+    research.add_argument("-o", "--output", help="write the report (or answer) to this file")
+
+    evaluate = sub.add_parser("eval", help="run a JSONL benchmark (id, question, answer) through the agent")
+    evaluate.add_argument("dataset", help="path of a JSONL file with id, question and answer")
+    evaluate.add_argument("--url", default="http://127.0.0.1:8900", help="orchestrator base URL")
+    evaluate.add_argument("--out", help="results JSONL (resumed by id when it exists)")
+
+    _add_service_options(sub.add_parser("orchestrator", help="run the research API service"), 8900)
+    _add_service_options(sub.add_parser("toolserver", help="run the web tool server"), 8904)
+
+    operator = sub.add_parser("operator", help="run the Kopf operator against the current kubeconfig")
+    scope = operator.add_mutually_exclusive_group()
+    scope.add_argument("-n", "--namespace", action="append", default=[], help="namespace to watch (repeatable)")
+    scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    return parser
+
+
+HANDLERS: dict[str, Handler] = {
+    "research": _not_implemented,
+    "eval": _not_implemented,
+    "orchestrator": _not_implemented,
+    "toolserver": _not_implemented,
+    "operator": _not_implemented,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return HANDLERS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

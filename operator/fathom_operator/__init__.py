@@ -1,0 +1,3 @@
+"""Fathom operator: reconciles DeepResearchStack resources. Importing it has no side effects."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,61 @@
+"""Suite-wide settings: markers by folder, UTC clock, and the shared local cluster fixtures."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import cluster
+
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+TEST_CLUSTER = "fathom-test"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for marker in ("unit", "integration", "e2e"):
+            if f"{os.sep}{marker}{os.sep}" in str(item.path):
+                item.add_marker(marker)
+
+
+@pytest.fixture(scope="session")
+def kubeconfig() -> Iterator[Path]:
+    """A running control plane: the one KUBECONFIG points at if it answers, else our own for the session."""
+    given = os.environ.get("KUBECONFIG")
+    if given and cluster.is_reachable(Path(given)):
+        yield Path(given)
+        return
+    already_up = cluster.is_reachable(cluster.kubeconfig_path(TEST_CLUSTER))
+    path = cluster.up(TEST_CLUSTER)
+    yield path
+    if not already_up and os.environ.get("FATHOM_KEEP_CLUSTER") != "1":
+        cluster.down(TEST_CLUSTER)
+
+
+@pytest.fixture
+def kube(kubeconfig: Path) -> Iterator[object]:
+    """A kubernetes ApiClient for the test cluster."""
+    from kubernetes import config
+
+    client = config.new_client_from_config(config_file=str(kubeconfig))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def namespace(kube: object) -> Iterator[str]:
+    """A fresh namespace per test, deleted afterwards (without waiting for finalization)."""
+    from kubernetes import client
+
+    core = client.CoreV1Api(kube)
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    core.create_namespace({"metadata": {"name": name, "labels": {"fathom.dev/test": "true"}}})
+    yield name
+    core.delete_namespace(name, propagation_policy="Background")
