@@ -37,3 +37,7 @@ cluster-down: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The main job on an embedded default: a local cluster with simulated GPU nodes, shown with kubectl.
+demo: venv k8s-bins
+	hack/demo.sh

@@ -97,11 +97,7 @@ def build_node(name: str, gpus: int) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {"name": name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake"}},
-        "status": {
-            "allocatable": resources,
-            "capacity": resources,
-            "nodeInfo": {"architecture": "amd64", "operatingSystem": "linux", "kubeletVersion": "fake"},
-        },
+        "status": {"allocatable": resources, "capacity": resources},
     }
 
 
@@ -170,7 +166,19 @@ def up(name: str = DEFAULT_NAME) -> Path:
     kubeconfig = kubeconfig_path(name)
     if is_reachable(kubeconfig):
         log(f"cluster {name!r} already running")
-        return kubeconfig
+    else:
+        _start(name, kubeconfig)
+    _ensure_nodes(kubeconfig)
+    return kubeconfig
+
+
+def _ensure_nodes(kubeconfig: Path) -> None:
+    node_list = {"apiVersion": "v1", "kind": "List", "items": build_nodes()}
+    kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(node_list))
+    wait_for(lambda: _nodes_ready(kubeconfig), "simulated nodes to be Ready")
+
+
+def _start(name: str, kubeconfig: Path) -> None:
     bins = bin_dir()
     workdir().mkdir(parents=True, exist_ok=True)
     version = bins.parent.name.removeprefix("k8s-")
@@ -193,11 +201,7 @@ def up(name: str = DEFAULT_NAME) -> Path:
         "--wait", "120s",
     )  # fmt: skip
     wait_for(lambda: is_reachable(kubeconfig), "kube-apiserver /readyz")
-    kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                              "items": build_nodes()}))
-    wait_for(lambda: _nodes_ready(kubeconfig), "simulated nodes to be Ready")
-    log(f"cluster {name!r} up in {time.monotonic() - started:.1f}s")
-    return kubeconfig
+    log(f"cluster {name!r} started in {time.monotonic() - started:.1f}s")
 
 
 def down(name: str = DEFAULT_NAME) -> None:

@@ -1,0 +1,1 @@
+"""The DeepResearchStack API: spec and status models, and the CRD built from them. Pure; imports only constants."""

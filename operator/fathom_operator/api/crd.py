@@ -1,0 +1,136 @@
+"""Builds the DeepResearchStack CustomResourceDefinition from the spec and status models. Pure.
+
+Pydantic emits JSON Schema 2020-12 with $refs; Kubernetes wants a structural OpenAPI v3 schema. This module
+inlines references, turns `X | None` into an optional X, makes defaulted sub-objects default to `{}` (so the API
+server fills in their fields too), and maps int-or-string and exclusive bounds to the OpenAPI v3.0 spelling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fathom_operator import constants
+from fathom_operator.api.spec import DeepResearchStackSpec
+from fathom_operator.api.status import StackStatus
+
+Schema = dict[str, Any]
+
+_DROPPED = {"title", "additionalProperties", "$defs"}
+
+
+def _resolve(schema: Schema, defs: dict[str, Schema]) -> Schema:
+    if "$ref" in schema:
+        target = defs[schema["$ref"].rsplit("/", 1)[-1]]
+        merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        return _resolve(merged, defs)
+    return schema
+
+
+def _optional_of(schema: Schema) -> Schema | None:
+    """The non-null branch of `anyOf: [X, {type: null}]`, or None when the schema is not an Optional."""
+    branches = schema.get("anyOf")
+    if not branches or not any(b.get("type") == "null" for b in branches):
+        return None
+    rest = [b for b in branches if b.get("type") != "null"]
+    return rest[0] if len(rest) == 1 else {"anyOf": rest}
+
+
+def to_structural(schema: Schema, defs: dict[str, Schema]) -> Schema:
+    """Convert one pydantic JSON schema node (and its children) to a structural OpenAPI v3 schema."""
+    schema = _resolve(schema, defs)
+    inner = _optional_of(schema)
+    if inner is not None:
+        outer = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+        return to_structural({**_resolve(inner, defs), **outer}, defs)
+    if schema.get("x-kubernetes-int-or-string") or _is_int_or_string(schema):
+        out: Schema = {"x-kubernetes-int-or-string": True}
+        if "description" in schema:
+            out["description"] = schema["description"]
+        return out
+    out = {k: v for k, v in schema.items() if k not in _DROPPED}
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    if "exclusiveMinimum" in out:
+        out["minimum"], out["exclusiveMinimum"] = out["exclusiveMinimum"], True
+    if "exclusiveMaximum" in out:
+        out["maximum"], out["exclusiveMaximum"] = out["exclusiveMaximum"], True
+    if "properties" in out:
+        out["properties"] = {
+            name: _with_object_default(child, defs) for name, child in out["properties"].items()
+        }
+    elif out.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+        out["additionalProperties"] = to_structural(schema["additionalProperties"], defs)
+    if "items" in out:
+        out["items"] = to_structural(out["items"], defs)
+    return out
+
+
+def _is_int_or_string(schema: Schema) -> bool:
+    types = {b.get("type") for b in schema.get("anyOf", [])}
+    return types == {"integer", "string"}
+
+
+def _with_object_default(child: Schema, defs: dict[str, Schema]) -> Schema:
+    # A sub-object given by default_factory has no JSON default; `{}` lets the API server default its fields.
+    optional = _optional_of(_resolve(child, defs)) is not None
+    converted = to_structural(child, defs)
+    if converted.get("type") == "object" and "properties" in converted and "default" not in converted:
+        if not optional:
+            converted["default"] = {}
+    return converted
+
+
+def build_schema(model: type[Any]) -> Schema:
+    raw = model.model_json_schema(by_alias=True, mode="validation")
+    return to_structural(raw, raw.get("$defs", {}))
+
+
+def build_crd() -> dict[str, Any]:
+    """The complete CustomResourceDefinition document."""
+    spec_schema = build_schema(DeepResearchStackSpec)
+    status_schema = build_schema(StackStatus)
+    status_schema.pop("required", None)
+    root: Schema = {
+        "type": "object",
+        "description": "A Fathom DeepResearch stack: model servers, tool server and research API.",
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": {**spec_schema, "default": {}},
+            "status": status_schema,
+        },
+    }
+    ready = '.status.conditions[?(@.type=="Ready")].status'
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": constants.CRD_NAME},
+        "spec": {
+            "group": constants.GROUP,
+            "names": {
+                "kind": constants.KIND,
+                "listKind": f"{constants.KIND}List",
+                "plural": constants.PLURAL,
+                "singular": constants.SINGULAR,
+                "shortNames": constants.SHORT_NAMES,
+                "categories": constants.CATEGORIES,
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": constants.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": [
+                        {"name": "Ready", "type": "string", "jsonPath": ready},
+                        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+                        {"name": "Endpoint", "type": "string", "jsonPath": ".status.endpoint", "priority": 0},
+                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                    ],
+                    "schema": {"openAPIV3Schema": root},
+                }
+            ],
+        },
+    }

@@ -1,0 +1,402 @@
+"""DeepResearchStack spec models: camelCase on the wire, snake_case in Python, a default and a description on
+every field. The CRD schema is generated from these (api/crd.py). Pure: imports only constants and rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+from fathom_operator.api import rules
+from fathom_operator.api.rules import Rule
+
+IntOrString = Annotated[int | str, Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
+Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?([EPTGMK]i?|[mkMGTPE]|e[0-9]+)?$")]
+Engine = Literal["sglang", "external"]
+SearchProvider = Literal["serper", "searxng", "local"]
+CacheType = Literal["memory", "disk", "redis"]
+StorageType = Literal["sqlite", "postgres"]
+ModelApi = Literal["generate", "completions"]
+
+
+def _add_cross_field_rules(schema: dict[str, Any], cls: type[Any]) -> None:
+    if cls.cross_field_rules:
+        schema.update(rules.schema_extra(*cls.cross_field_rules))
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: camelCase aliases, unknown fields refused, immutable values, and
+    `cross_field_rules` both checked here and emitted as CEL into the CRD schema."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=_add_cross_field_rules,
+    )
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = ()
+
+    @model_validator(mode="after")
+    def _check_cross_field_rules(self) -> SpecModel:
+        broken = rules.violations(self, self.cross_field_rules)
+        if broken:
+            raise ValueError("; ".join(broken))
+        return self
+
+
+class SecretKeyRef(SpecModel):
+    """A key of a Secret in the stack's namespace. Secret values are only ever passed as secretKeyRef."""
+
+    name: str = Field(min_length=1, description="Name of the Secret.")
+    key: str = Field(default="token", min_length=1, description="Key inside the Secret.")
+
+
+class GpuSpec(SpecModel):
+    """GPUs per replica."""
+
+    count: int = Field(default=1, ge=0, le=16, description="GPUs requested by each replica (limits).")
+    resource_name: str = Field(
+        default="nvidia.com/gpu", min_length=1, description="Extended resource name of the GPU device plugin."
+    )
+
+
+class ResourceRequirements(SpecModel):
+    """CPU and memory for the container, as in a Pod spec. GPUs are set through `gpu`."""
+
+    limits: dict[str, IntOrString] = Field(default_factory=dict, description="Resource limits.")
+    requests: dict[str, IntOrString] = Field(default_factory=dict, description="Resource requests.")
+
+
+class Toleration(SpecModel):
+    """A Pod toleration."""
+
+    key: str | None = Field(default=None, description="Taint key the toleration applies to.")
+    operator: Literal["Exists", "Equal"] = Field(default="Equal", description="Exists or Equal.")
+    value: str | None = Field(default=None, description="Taint value to match when operator is Equal.")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="Taint effect to match; empty matches all effects."
+    )
+    toleration_seconds: int | None = Field(default=None, description="How long a NoExecute taint is tolerated.")
+
+
+class EnvVar(SpecModel):
+    """An extra environment variable with a literal value (use Secrets for anything sensitive)."""
+
+    name: str = Field(min_length=1, description="Variable name.")
+    value: str = Field(default="", description="Variable value.")
+
+
+class RopeScaling(SpecModel):
+    """YaRN RoPE scaling passed to SGLang as a model-config override."""
+
+    type: Literal["yarn"] = Field(default="yarn", description="RoPE scaling type; only yarn is supported.")
+    factor: float = Field(default=2.0, gt=1.0, le=16.0, description="Context extension factor.")
+    original_max_position_embeddings: int = Field(
+        default=40960, ge=1024, description="Context length the model was trained with."
+    )
+
+
+_EXTERNAL_NEEDS_ENDPOINT = Rule(
+    cel="self.engine != 'external' || has(self.endpoint)",
+    message="endpoint is required when engine is external",
+    field_path=".endpoint",
+    check=lambda m: m.engine != "external" or m.endpoint is not None,
+)
+_TP_FITS_GPUS = Rule(
+    cel="self.engine != 'sglang' || self.tensorParallel <= self.gpu.count",
+    message="tensorParallel must not exceed gpu.count",
+    field_path=".tensorParallel",
+    check=lambda m: m.engine != "sglang" or m.tensor_parallel <= m.gpu.count,
+)
+_MODEL_RULES = (_EXTERNAL_NEEDS_ENDPOINT, _TP_FITS_GPUS)
+
+
+class ModelServerSpec(SpecModel):
+    """A model server: SGLang pods on GPUs (engine sglang) or an existing endpoint (engine external)."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = _MODEL_RULES
+
+    model: str = Field(min_length=1, description="Hugging Face model id or a path inside the model cache.")
+    served_name: str = Field(min_length=1, description="Name the server reports as its model (--served-model-name).")
+    replicas: int = Field(default=1, ge=0, le=64, description="Number of model server replicas.")
+    tensor_parallel: int = Field(default=1, ge=1, le=16, description="Tensor-parallel degree (--tp).")
+    context_length: int = Field(ge=1024, description="Maximum context length in tokens (--context-length).")
+    gpu: GpuSpec = Field(default_factory=GpuSpec, description="GPUs per replica.")
+    image: str | None = Field(
+        default=None, description="Model server image; empty means the operator's default SGLang image."
+    )
+    engine: Engine = Field(
+        default="sglang", description="sglang deploys model server pods; external uses `endpoint` and deploys nothing."
+    )
+    endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/.*)?$",
+        description="Base URL of an existing server (required when engine is external).",
+    )
+    resources: ResourceRequirements = Field(default_factory=ResourceRequirements, description="CPU and memory.")
+    node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the pods must match.")
+    tolerations: list[Toleration] = Field(default_factory=list, description="Tolerations of the pods.")
+    extra_args: list[str] = Field(default_factory=list, description="Extra arguments appended to the server command.")
+    env: list[EnvVar] = Field(default_factory=list, description="Extra environment variables of the server.")
+
+
+class SearchModelSpec(ModelServerSpec):
+    """The search agent, Fathom-Search-4B."""
+
+    model: str = Field(default="FractalAIResearch/Fathom-Search-4B", min_length=1, description="Model id or path.")
+    served_name: str = Field(default="Fathom-Search-4B", min_length=1, description="--served-model-name.")
+    context_length: int = Field(default=40960, ge=1024, description="--context-length.")
+
+
+_YARN_COVERS_CONTEXT = Rule(
+    cel="self.engine != 'sglang' || !has(self.ropeScaling) || "
+    "self.ropeScaling.factor * double(self.ropeScaling.originalMaxPositionEmbeddings) >= double(self.contextLength)",
+    message="contextLength must not exceed ropeScaling.factor x ropeScaling.originalMaxPositionEmbeddings",
+    field_path=".contextLength",
+    check=lambda m: m.engine != "sglang"
+    or m.rope_scaling is None
+    or m.rope_scaling.factor * m.rope_scaling.original_max_position_embeddings >= m.context_length,
+)
+_SYNTHESIZER_RULES = (*_MODEL_RULES, _YARN_COVERS_CONTEXT)
+
+
+class SynthesizerModelSpec(ModelServerSpec):
+    """The report writer, Fathom-Synthesizer-4B, served with YaRN x2 over its 40960-token base context."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = _SYNTHESIZER_RULES
+
+    model: str = Field(default="FractalAIResearch/Fathom-Synthesizer-4B", min_length=1, description="Model id or path.")
+    served_name: str = Field(default="Fathom-Synthesizer-4B", min_length=1, description="--served-model-name.")
+    context_length: int = Field(
+        default=81920, ge=1024, description="--context-length; at most ropeScaling.factor x originalMaxPositionEmbeddings."
+    )
+    rope_scaling: RopeScaling | None = Field(
+        default_factory=RopeScaling, description="YaRN override (--json-model-override-args); null disables it."
+    )
+
+
+class QueryLLMSpec(ModelServerSpec):
+    """Optional LLM the tool server uses for goal-conditioned page extraction (query_url)."""
+
+    enabled: bool = Field(default=False, description="Deploy (or use, with engine external) a query LLM.")
+    model: str = Field(default="Qwen/Qwen3-32B", min_length=1, description="Model id or path.")
+    served_name: str = Field(default="Query-LLM", min_length=1, description="--served-model-name.")
+    context_length: int = Field(default=40960, ge=1024, description="--context-length.")
+
+
+class ModelsSpec(SpecModel):
+    """The model servers of the stack."""
+
+    search: SearchModelSpec = Field(default_factory=SearchModelSpec, description="Search agent model server.")
+    synthesizer: SynthesizerModelSpec = Field(
+        default_factory=SynthesizerModelSpec, description="Report synthesizer model server."
+    )
+    query_llm: QueryLLMSpec = Field(
+        default_factory=QueryLLMSpec, alias="queryLLM", description="Optional query LLM for page extraction."
+    )
+
+
+class PvcSpec(SpecModel):
+    """A PersistentVolumeClaim the operator creates and owns."""
+
+    size: Quantity = Field(default="100Gi", description="Requested storage size.")
+    storage_class_name: str | None = Field(default=None, description="StorageClass; empty uses the cluster default.")
+    access_modes: list[Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]] = Field(
+        default_factory=lambda: ["ReadWriteOnce"], min_length=1, description="Access modes of the claim."
+    )
+
+
+class ModelCacheSpec(SpecModel):
+    """Where model weights are cached (mounted as the Hugging Face cache)."""
+
+    pvc: PvcSpec | None = Field(default=None, description="Cache on a PVC; without it each pod uses an emptyDir.")
+    hf_token_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key holding a Hugging Face token, exported as HF_TOKEN."
+    )
+
+
+class AutoscalingSpec(SpecModel):
+    """HorizontalPodAutoscaler for the tool server."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.minReplicas <= self.maxReplicas",
+            message="minReplicas must not exceed maxReplicas",
+            field_path=".minReplicas",
+            check=lambda m: m.min_replicas <= m.max_replicas,
+        ),
+    )
+
+    enabled: bool = Field(default=False, description="Create a HorizontalPodAutoscaler (it then owns replicas).")
+    min_replicas: int = Field(default=2, ge=1, description="Lower bound of replicas.")
+    max_replicas: int = Field(default=10, ge=1, description="Upper bound of replicas.")
+    target_cpu_utilization_percentage: int = Field(
+        default=70, ge=1, le=100, alias="targetCPUUtilizationPercentage", description="Average CPU target."
+    )
+
+
+class SearchSpec(SpecModel):
+    """Web search backend of the tool server."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.provider != 'serper' || has(self.apiKeySecretRef)",
+            message="apiKeySecretRef is required when provider is serper",
+            field_path=".apiKeySecretRef",
+            check=lambda m: m.provider != "serper" or m.api_key_secret_ref is not None,
+        ),
+        Rule(
+            cel="self.provider != 'searxng' || has(self.url)",
+            message="url is required when provider is searxng",
+            field_path=".url",
+            check=lambda m: m.provider != "searxng" or m.url is not None,
+        ),
+        Rule(
+            cel="self.provider != 'local' || has(self.corpus)",
+            message="corpus is required when provider is local",
+            field_path=".corpus",
+            check=lambda m: m.provider != "local" or m.corpus is not None,
+        ),
+    )
+
+    provider: SearchProvider = Field(
+        default="serper", description="serper (Google results, API key), searxng (self-hosted) or local (offline corpus)."
+    )
+    api_key_secret_ref: SecretKeyRef | None = Field(default=None, description="Secret key holding the Serper API key.")
+    url: str | None = Field(default=None, pattern=r"^https?://", description="SearXNG base URL.")
+    corpus: str | None = Field(default=None, min_length=1, description="Path of the local corpus inside the pod.")
+
+
+class BrowserSpec(SpecModel):
+    """Headless Chromium (Crawl4AI) in the fetch chain."""
+
+    enabled: bool = Field(default=False, description="Render pages with headless Chromium when plain fetching fails.")
+
+
+class FetchSpec(SpecModel):
+    """Page fetching."""
+
+    jina_api_key_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key holding a Jina reader API key (optional; raises rate limits)."
+    )
+    browser: BrowserSpec = Field(default_factory=BrowserSpec, description="Headless browser fetcher.")
+
+
+class CacheSpec(SpecModel):
+    """Cache of search results, pages and extractions."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.type != 'redis' || has(self.url)",
+            message="url is required when type is redis",
+            field_path=".url",
+            check=lambda m: m.type != "redis" or m.url is not None,
+        ),
+    )
+
+    type: CacheType = Field(default="memory", description="memory (per replica), disk, or redis (shared).")
+    url: str | None = Field(default=None, min_length=1, description="Redis URL, or a directory for disk.")
+
+
+class EgressSpec(SpecModel):
+    """Which non-public addresses the tool server may fetch."""
+
+    allow_private_networks: bool = Field(
+        default=False, description="Allow fetching private and link-local addresses (disables SSRF protection)."
+    )
+    allow_hosts: list[str] = Field(
+        default_factory=list, description="Hosts or CIDRs that may be fetched although not globally routable."
+    )
+
+
+class ToolServerSpec(SpecModel):
+    """The web tool server (search, fetch, extraction)."""
+
+    replicas: int = Field(default=2, ge=0, le=256, description="Replicas when autoscaling is disabled.")
+    image: str | None = Field(default=None, description="Runtime image; empty means the operator's default.")
+    autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec, description="HorizontalPodAutoscaler.")
+    search: SearchSpec = Field(default_factory=SearchSpec, description="Search backend.")
+    fetch: FetchSpec = Field(default_factory=FetchSpec, description="Page fetching.")
+    cache: CacheSpec = Field(default_factory=CacheSpec, description="Cache backend.")
+    egress: EgressSpec = Field(default_factory=EgressSpec, description="Egress policy.")
+    resources: ResourceRequirements = Field(default_factory=ResourceRequirements, description="CPU and memory.")
+
+
+class StorageSpec(SpecModel):
+    """Where research records are stored."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.type != 'postgres' || has(self.dsnSecretRef)",
+            message="dsnSecretRef is required when type is postgres",
+            field_path=".dsnSecretRef",
+            check=lambda m: m.type != "postgres" or m.dsn_secret_ref is not None,
+        ),
+    )
+
+    type: StorageType = Field(default="sqlite", description="sqlite (a file on a PVC) or postgres (by DSN).")
+    dsn_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key holding the SQLAlchemy URL of the PostgreSQL database."
+    )
+    pvc: PvcSpec = Field(
+        default_factory=lambda: PvcSpec(size="1Gi"), description="Volume of the SQLite file (sqlite only)."
+    )
+
+
+class OrchestratorSpec(SpecModel):
+    """The research API and agent loop."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.storage.type != 'sqlite' || self.replicas <= 1",
+            message="replicas must be at most 1 with sqlite storage; use storage.type postgres to scale out",
+            field_path=".replicas",
+            check=lambda m: m.storage.type != "sqlite" or m.replicas <= 1,
+        ),
+    )
+
+    replicas: int = Field(default=1, ge=0, le=64, description="Replicas of the orchestrator.")
+    image: str | None = Field(default=None, description="Runtime image; empty means the operator's default.")
+    max_turns: int = Field(default=64, ge=1, le=1024, description="Maximum agent rounds per research run.")
+    temperature: float = Field(default=0.6, ge=0.0, le=2.0, description="Sampling temperature of the search agent.")
+    max_context_tokens: int = Field(default=40960, ge=1024, description="Context budget of the search agent.")
+    model_api: ModelApi = Field(
+        default="generate", description="generate (SGLang native) or completions (OpenAI-compatible)."
+    )
+    storage: StorageSpec = Field(default_factory=StorageSpec, description="Research record storage.")
+    resources: ResourceRequirements = Field(default_factory=ResourceRequirements, description="CPU and memory.")
+
+
+class ScrapeSpec(SpecModel):
+    """A Prometheus Operator scrape object."""
+
+    enabled: bool = Field(default=True, description="Create the object when the monitoring.coreos.com API exists.")
+    interval: str = Field(default="30s", pattern=r"^[0-9]+(ms|s|m|h)$", description="Scrape interval.")
+
+
+class RuleSpec(SpecModel):
+    """PrometheusRule with the stack's alerts."""
+
+    enabled: bool = Field(default=False, description="Create a PrometheusRule when the API exists.")
+
+
+class MonitoringSpec(SpecModel):
+    """Prometheus Operator integration."""
+
+    service_monitor: ScrapeSpec = Field(
+        default_factory=ScrapeSpec, description="ServiceMonitor for the tool server and orchestrator."
+    )
+    pod_monitor: ScrapeSpec = Field(default_factory=ScrapeSpec, description="PodMonitor for SGLang /metrics.")
+    prometheus_rule: RuleSpec = Field(default_factory=RuleSpec, description="PrometheusRule with alerts.")
+
+
+class DeepResearchStackSpec(SpecModel):
+    """Desired state of a Fathom DeepResearch stack."""
+
+    models: ModelsSpec = Field(default_factory=ModelsSpec, description="Model servers.")
+    model_cache: ModelCacheSpec = Field(default_factory=ModelCacheSpec, description="Model weight cache.")
+    tool_server: ToolServerSpec = Field(default_factory=ToolServerSpec, description="Web tool server.")
+    orchestrator: OrchestratorSpec = Field(default_factory=OrchestratorSpec, description="Research API.")
+    monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus scraping.")

@@ -1,0 +1,31 @@
+"""Operator settings (FATHOM_OPERATOR_* environment variables): default images and timing. Pure data."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fathom_operator import __version__
+
+DEFAULT_SGLANG_IMAGE = "lmsysorg/sglang:v0.5.19-cu129"
+DEFAULT_RUNTIME_IMAGE = f"fathom-stack/runtime:{__version__}"
+
+
+class RenderConfig(BaseSettings):
+    """What rendering needs besides the spec; passed in so rendering stays a pure function."""
+
+    model_config = SettingsConfigDict(env_prefix="FATHOM_OPERATOR_", frozen=True)
+
+    sglang_image: str = Field(default=DEFAULT_SGLANG_IMAGE, description="Model server image when the spec has none.")
+    runtime_image: str = Field(default=DEFAULT_RUNTIME_IMAGE, description="Tool server and orchestrator image.")
+
+
+class OperatorConfig(RenderConfig):
+    """Settings of the running operator."""
+
+    status_resync_seconds: float = Field(
+        default=300.0, gt=0, description="Safety-net resync of each stack, in case a child event was missed."
+    )
+    monitoring_discovery_ttl_seconds: float = Field(
+        default=60.0, ge=0, description="How long the presence of monitoring.coreos.com is cached."
+    )
