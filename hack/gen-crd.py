@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the CRD YAML (crds/ and the chart's copy) from the operator's pydantic models.
 
-    .venv/bin/python hack/gen-crd.py          # write the files
-    .venv/bin/python hack/gen-crd.py --check  # exit 1 when a committed copy is stale
+.venv/bin/python hack/gen-crd.py          # write the files
+.venv/bin/python hack/gen-crd.py --check  # exit 1 when a committed copy is stale
 """
 
 from __future__ import annotations

@@ -44,11 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_service_options(sub.add_parser("orchestrator", help="run the research API service"), 8900)
     _add_service_options(sub.add_parser("toolserver", help="run the web tool server"), 8904)
 
-    operator = sub.add_parser("operator", help="run the Kopf operator against the current kubeconfig")
-    scope = operator.add_mutually_exclusive_group()
+    operator = sub.add_parser(
+        "operator",
+        help="run the Kopf operator against the current kubeconfig (in-cluster config inside a pod)",
+        description="Reconcile DeepResearchStack resources. Serves /healthz and /metrics on --host:--port.",
+    )
+    scope = operator.add_mutually_exclusive_group(required=True)
     scope.add_argument("-n", "--namespace", action="append", default=[], help="namespace to watch (repeatable)")
     scope.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    operator.add_argument(
+        "--peering",
+        metavar="NAME",
+        help="leader election through Kopf peering object NAME (needs the peering CRDs); default: standalone",
+    )
+    operator.add_argument("--kubeconfig", help="kubeconfig path (default: in-cluster, then $KUBECONFIG)")
+    _add_service_options(operator, 8080)
     return parser
+
+
+def _run_operator(args: argparse.Namespace) -> int:
+    from fathom_runtime.cli import operator
+
+    return operator.run(args)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -56,7 +73,7 @@ HANDLERS: dict[str, Handler] = {
     "eval": _not_implemented,
     "orchestrator": _not_implemented,
     "toolserver": _not_implemented,
-    "operator": _not_implemented,
+    "operator": _run_operator,
 }
 
 

@@ -48,9 +48,7 @@ def log(message: str) -> None:
 
 def bin_dir() -> Path:
     """Build the control-plane binaries if missing (idempotent) and return their directory."""
-    out = subprocess.run(
-        [str(REPO / "hack" / "k8s-bins.sh")], check=True, stdout=subprocess.PIPE, text=True
-    ).stdout
+    out = subprocess.run([str(REPO / "hack" / "k8s-bins.sh")], check=True, stdout=subprocess.PIPE, text=True).stdout
     return Path(out.strip().splitlines()[-1])
 
 
@@ -172,8 +170,17 @@ def up(name: str = DEFAULT_NAME) -> Path:
     return kubeconfig
 
 
+STORAGE_CLASS = {
+    "apiVersion": "storage.k8s.io/v1",
+    "kind": "StorageClass",
+    "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+    "provisioner": "kubernetes.io/host-path",
+    "reclaimPolicy": "Delete",
+}
+
+
 def _ensure_nodes(kubeconfig: Path) -> None:
-    node_list = {"apiVersion": "v1", "kind": "List", "items": build_nodes()}
+    node_list = {"apiVersion": "v1", "kind": "List", "items": [*build_nodes(), STORAGE_CLASS]}
     kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(node_list))
     wait_for(lambda: _nodes_ready(kubeconfig), "simulated nodes to be Ready")
 
@@ -198,6 +205,8 @@ def _start(name: str, kubeconfig: Path) -> None:
         "--kube-controller-manager-binary", str(bins / "kube-controller-manager"),
         "--kube-scheduler-binary", str(bins / "kube-scheduler"),
         "--kwok-controller-binary", str(bins / "kwok"),
+        # Dynamic PVs for the default StorageClass below (directories under /tmp on this machine).
+        "--extra-args", "kube-controller-manager=enable-hostpath-provisioner=true",
         "--wait", "120s",
     )  # fmt: skip
     wait_for(lambda: is_reachable(kubeconfig), "kube-apiserver /readyz")
@@ -211,8 +220,11 @@ def down(name: str = DEFAULT_NAME) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.cluster", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.cluster",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("action", choices=["up", "down", "kubeconfig"])
     parser.add_argument("--name", default=DEFAULT_NAME, help="cluster name (default: %(default)s)")
     args = parser.parse_args(argv)

@@ -1,13 +1,18 @@
 """Builds the DeepResearchStack CustomResourceDefinition from the spec and status models. Pure.
 
 Pydantic emits JSON Schema 2020-12 with $refs; Kubernetes wants a structural OpenAPI v3 schema. This module
-inlines references, turns `X | None` into an optional X, makes defaulted sub-objects default to `{}` (so the API
-server fills in their fields too), and maps int-or-string and exclusive bounds to the OpenAPI v3.0 spelling.
+inlines references, turns `X | None` into an optional X, gives sub-objects built by a default_factory their full
+default value (the API server validates defaults, CEL rules included, exactly as written), and maps int-or-string
+and exclusive bounds to the OpenAPI v3.0 spelling.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import core_schema
 
 from fathom_operator import constants
 from fathom_operator.api.spec import DeepResearchStackSpec
@@ -16,6 +21,19 @@ from fathom_operator.api.status import StackStatus
 Schema = dict[str, Any]
 
 _DROPPED = {"title", "additionalProperties", "$defs"}
+
+
+class _FactoryDefaults(GenerateJsonSchema):
+    """Writes the value of a default_factory as the default, without null fields (CRD defaults cannot be null)."""
+
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> Schema:
+        factory = schema.get("default_factory")
+        if "default" not in schema and factory is not None and not schema.get("default_factory_takes_data"):
+            value = factory()  # type: ignore[call-arg]  # takes no data, checked above
+            if isinstance(value, BaseModel):
+                value = value.model_dump(by_alias=True, mode="json", exclude_none=True)
+            schema = {**schema, "default": value}
+        return super().default_schema(schema)
 
 
 def _resolve(schema: Schema, defs: dict[str, Schema]) -> Schema:
@@ -55,9 +73,7 @@ def to_structural(schema: Schema, defs: dict[str, Schema]) -> Schema:
     if "exclusiveMaximum" in out:
         out["maximum"], out["exclusiveMaximum"] = out["exclusiveMaximum"], True
     if "properties" in out:
-        out["properties"] = {
-            name: _with_object_default(child, defs) for name, child in out["properties"].items()
-        }
+        out["properties"] = {name: to_structural(child, defs) for name, child in out["properties"].items()}
     elif out.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
         out["additionalProperties"] = to_structural(schema["additionalProperties"], defs)
     if "items" in out:
@@ -70,18 +86,8 @@ def _is_int_or_string(schema: Schema) -> bool:
     return types == {"integer", "string"}
 
 
-def _with_object_default(child: Schema, defs: dict[str, Schema]) -> Schema:
-    # A sub-object given by default_factory has no JSON default; `{}` lets the API server default its fields.
-    optional = _optional_of(_resolve(child, defs)) is not None
-    converted = to_structural(child, defs)
-    if converted.get("type") == "object" and "properties" in converted and "default" not in converted:
-        if not optional:
-            converted["default"] = {}
-    return converted
-
-
 def build_schema(model: type[Any]) -> Schema:
-    raw = model.model_json_schema(by_alias=True, mode="validation")
+    raw = model.model_json_schema(by_alias=True, mode="validation", schema_generator=_FactoryDefaults)
     return to_structural(raw, raw.get("$defs", {}))
 
 
@@ -93,11 +99,12 @@ def build_crd() -> dict[str, Any]:
     root: Schema = {
         "type": "object",
         "description": "A Fathom DeepResearch stack: model servers, tool server and research API.",
+        "required": ["spec"],
         "properties": {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
-            "spec": {**spec_schema, "default": {}},
+            "spec": spec_schema,
             "status": status_schema,
         },
     }

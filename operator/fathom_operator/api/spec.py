@@ -155,9 +155,11 @@ _YARN_COVERS_CONTEXT = Rule(
     "self.ropeScaling.factor * double(self.ropeScaling.originalMaxPositionEmbeddings) >= double(self.contextLength)",
     message="contextLength must not exceed ropeScaling.factor x ropeScaling.originalMaxPositionEmbeddings",
     field_path=".contextLength",
-    check=lambda m: m.engine != "sglang"
-    or m.rope_scaling is None
-    or m.rope_scaling.factor * m.rope_scaling.original_max_position_embeddings >= m.context_length,
+    check=lambda m: (
+        m.engine != "sglang"
+        or m.rope_scaling is None
+        or m.rope_scaling.factor * m.rope_scaling.original_max_position_embeddings >= m.context_length
+    ),
 )
 _SYNTHESIZER_RULES = (*_MODEL_RULES, _YARN_COVERS_CONTEXT)
 
@@ -170,7 +172,9 @@ class SynthesizerModelSpec(ModelServerSpec):
     model: str = Field(default="FractalAIResearch/Fathom-Synthesizer-4B", min_length=1, description="Model id or path.")
     served_name: str = Field(default="Fathom-Synthesizer-4B", min_length=1, description="--served-model-name.")
     context_length: int = Field(
-        default=81920, ge=1024, description="--context-length; at most ropeScaling.factor x originalMaxPositionEmbeddings."
+        default=81920,
+        ge=1024,
+        description="--context-length; at most ropeScaling.factor x originalMaxPositionEmbeddings.",
     )
     rope_scaling: RopeScaling | None = Field(
         default_factory=RopeScaling, description="YaRN override (--json-model-override-args); null disables it."
@@ -262,7 +266,8 @@ class SearchSpec(SpecModel):
     )
 
     provider: SearchProvider = Field(
-        default="serper", description="serper (Google results, API key), searxng (self-hosted) or local (offline corpus)."
+        default="serper",
+        description="serper (Google results, API key), searxng (self-hosted) or local (offline corpus).",
     )
     api_key_secret_ref: SecretKeyRef | None = Field(default=None, description="Secret key holding the Serper API key.")
     url: str | None = Field(default=None, pattern=r"^https?://", description="SearXNG base URL.")
@@ -317,7 +322,7 @@ class ToolServerSpec(SpecModel):
     replicas: int = Field(default=2, ge=0, le=256, description="Replicas when autoscaling is disabled.")
     image: str | None = Field(default=None, description="Runtime image; empty means the operator's default.")
     autoscaling: AutoscalingSpec = Field(default_factory=AutoscalingSpec, description="HorizontalPodAutoscaler.")
-    search: SearchSpec = Field(default_factory=SearchSpec, description="Search backend.")
+    search: SearchSpec = Field(description="Search backend (required: how the agent searches the web).")
     fetch: FetchSpec = Field(default_factory=FetchSpec, description="Page fetching.")
     cache: CacheSpec = Field(default_factory=CacheSpec, description="Cache backend.")
     egress: EgressSpec = Field(default_factory=EgressSpec, description="Egress policy.")
@@ -397,6 +402,6 @@ class DeepResearchStackSpec(SpecModel):
 
     models: ModelsSpec = Field(default_factory=ModelsSpec, description="Model servers.")
     model_cache: ModelCacheSpec = Field(default_factory=ModelCacheSpec, description="Model weight cache.")
-    tool_server: ToolServerSpec = Field(default_factory=ToolServerSpec, description="Web tool server.")
+    tool_server: ToolServerSpec = Field(description="Web tool server (required: it names the search backend).")
     orchestrator: OrchestratorSpec = Field(default_factory=OrchestratorSpec, description="Research API.")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus scraping.")

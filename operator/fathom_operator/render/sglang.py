@@ -58,8 +58,14 @@ def render_model_cache(stack: StackRef, cache: ModelCacheSpec) -> list[Manifest]
     }
     if cache.pvc.storage_class_name:
         spec["storageClassName"] = cache.pvc.storage_class_name
-    return [{"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta.metadata(stack, c.MODEL_CACHE),
-             "spec": spec}]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": meta.metadata(stack, c.MODEL_CACHE),
+            "spec": spec,
+        }
+    ]
 
 
 def _env(spec: ModelServerSpec, cache: ModelCacheSpec) -> list[dict[str, Any]]:
@@ -135,3 +141,10 @@ def render_model_server(
         },
     }
     return [deployment, meta.service(stack, role, c.SGLANG_PORT)]
+
+
+def model_url(stack: StackRef, role: str, spec: ModelServerSpec) -> str:
+    """Base URL clients use for a model role: the in-cluster Service, or the external endpoint."""
+    if spec.engine == "external" and spec.endpoint:
+        return spec.endpoint.rstrip("/")
+    return meta.service_url(stack, role, c.SGLANG_PORT)

@@ -45,9 +45,7 @@ def test_gpu_deployment_becomes_ready_on_a_gpu_node(kube: client.ApiClient, name
     assert {p.spec.node_name for p in pods} <= set(cluster.GPU_NODES)
 
 
-def test_deployment_asking_for_more_gpus_than_a_node_has_stays_pending(
-    kube: client.ApiClient, namespace: str
-) -> None:
+def test_deployment_asking_for_more_gpus_than_a_node_has_stays_pending(kube: client.ApiClient, namespace: str) -> None:
     apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
     apps.create_namespaced_deployment(namespace, deployment("nine-gpus", gpus=9))
     pod = eventually(lambda: _pods(core, namespace, "nine-gpus"), "the pod of nine-gpus")[0]
@@ -84,9 +82,7 @@ def test_restricted_namespace_rejects_a_privileged_pod(kube: client.ApiClient, n
     pod = {
         "metadata": {"name": "privileged"},
         "spec": {
-            "containers": [
-                {"name": "main", "image": "example.invalid/app:1", "securityContext": {"privileged": True}}
-            ]
+            "containers": [{"name": "main", "image": "example.invalid/app:1", "securityContext": {"privileged": True}}]
         },
     }
     with pytest.raises(ApiException) as caught:

@@ -1,0 +1,86 @@
+"""NetworkPolicies: only the orchestrator reaches the model servers and the tool server (the tool server also
+reaches the query LLM), and the tool server's egress avoids cluster-internal ranges and cloud metadata. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fathom_operator import constants as c
+from fathom_operator.api.spec import DeepResearchStackSpec
+from fathom_operator.render import Manifest, meta
+from fathom_operator.render.meta import StackRef
+
+# Addresses the tool server must never reach on the open internet path: private, CGNAT, loopback, link-local
+# (169.254.169.254 is the cloud metadata service).
+BLOCKED_EGRESS_V4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"]
+BLOCKED_EGRESS_V6 = ["fc00::/7", "fe80::/10", "::1/128"]
+# What `egress.allowPrivateNetworks` opens: RFC 1918, CGNAT and unique-local IPv6. Link-local (cloud metadata)
+# and loopback stay refused whatever the spec says.
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+# Prometheus Operator labels its pods like this; scraping /metrics needs to get through.
+PROMETHEUS_PEER = {
+    "namespaceSelector": {},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
+
+
+def _peer(stack: StackRef, component: str) -> dict[str, Any]:
+    return {"podSelector": {"matchLabels": meta.selector(stack, component)}}
+
+
+def _ingress_policy(stack: StackRef, component: str, port: int, clients: list[str]) -> Manifest:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": meta.metadata(stack, component),
+        "spec": {
+            "podSelector": {"matchLabels": meta.selector(stack, component)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [_peer(stack, client) for client in clients] + [PROMETHEUS_PEER],
+                    "ports": [{"protocol": "TCP", "port": port}],
+                }
+            ],
+        },
+    }
+
+
+def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest:
+    policy = _ingress_policy(stack, c.TOOL_SERVER, c.TOOLSERVER_PORT, [c.ORCHESTRATOR])
+    dns = {
+        "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+    }
+    internet = {
+        "to": [
+            {"ipBlock": {"cidr": "0.0.0.0/0", "except": BLOCKED_EGRESS_V4}},
+            {"ipBlock": {"cidr": "::/0", "except": BLOCKED_EGRESS_V6}},
+        ]
+    }
+    egress = [dns, internet]
+    llm = spec.models.query_llm
+    if llm.enabled and llm.engine == "sglang":
+        egress.append({"to": [_peer(stack, c.QUERY_LLM)], "ports": [{"protocol": "TCP", "port": c.SGLANG_PORT}]})
+    if spec.tool_server.cache.type == "redis":  # a shared cache lives inside the cluster
+        egress.append({"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 6379}]})
+    allowed = [h for h in spec.tool_server.egress.allow_hosts if "/" in h]
+    if spec.tool_server.egress.allow_private_networks:
+        allowed += [net for net in PRIVATE_NETWORKS if net not in allowed]
+    if allowed:
+        egress.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in allowed]})
+    policy["spec"]["policyTypes"] = ["Ingress", "Egress"]
+    policy["spec"]["egress"] = egress
+    return policy
+
+
+def render_network_policies(stack: StackRef, spec: DeepResearchStackSpec) -> list[Manifest]:
+    models = spec.models
+    policies = [
+        _ingress_policy(stack, role, c.SGLANG_PORT, [c.ORCHESTRATOR])
+        for role, model in ((c.SEARCH, models.search), (c.SYNTHESIZER, models.synthesizer))
+        if model.engine == "sglang"
+    ]
+    if models.query_llm.enabled and models.query_llm.engine == "sglang":
+        policies.append(_ingress_policy(stack, c.QUERY_LLM, c.SGLANG_PORT, [c.TOOL_SERVER]))
+    return [*policies, _toolserver_policy(stack, spec)]

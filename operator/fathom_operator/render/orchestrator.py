@@ -1,0 +1,109 @@
+"""The orchestrator (research API): Deployment, Service and, for SQLite, its data volume. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fathom_operator import constants as c
+from fathom_operator.api.spec import DeepResearchStackSpec, ResourceRequirements
+from fathom_operator.config import RenderConfig
+from fathom_operator.render import Manifest, meta, pods, sglang
+from fathom_operator.render.meta import StackRef
+
+DATA_DIR = "/var/lib/fathom"
+SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR}/fathom.db"
+DEFAULT_RESOURCES = ResourceRequirements(limits={"memory": "1Gi"}, requests={"cpu": "250m", "memory": "256Mi"})
+
+
+def data_claim_name(stack: StackRef) -> str:
+    return f"{meta.child_name(stack, c.ORCHESTRATOR)}-data"
+
+
+def build_env(stack: StackRef, spec: DeepResearchStackSpec) -> list[dict[str, Any]]:
+    """Everything the orchestrator needs to find its models, tool servers and database."""
+    models, orch = spec.models, spec.orchestrator
+    env = [
+        pods.env_value(c.ENV_SEARCH_MODEL_URL, sglang.model_url(stack, c.SEARCH, models.search)),
+        pods.env_value(c.ENV_SYNTHESIZER_MODEL_URL, sglang.model_url(stack, c.SYNTHESIZER, models.synthesizer)),
+        pods.env_value(c.ENV_MODEL_API, orch.model_api),
+        pods.env_value(c.ENV_TOOLSERVER_URLS, meta.service_url(stack, c.TOOL_SERVER, c.TOOLSERVER_PORT)),
+        pods.env_value(c.ENV_MAX_TURNS, orch.max_turns),
+        pods.env_value(c.ENV_MAX_CONTEXT_TOKENS, orch.max_context_tokens),
+        pods.env_value(c.ENV_TEMPERATURE, orch.temperature),
+    ]
+    if orch.storage.type == "postgres" and orch.storage.dsn_secret_ref is not None:
+        env.append(pods.env_secret(c.ENV_DATABASE_URL, orch.storage.dsn_secret_ref))
+    else:
+        env.append(pods.env_value(c.ENV_DATABASE_URL, SQLITE_URL))
+    return env
+
+
+def render_orchestrator(stack: StackRef, spec: DeepResearchStackSpec, config: RenderConfig) -> list[Manifest]:
+    orch = spec.orchestrator
+    sqlite = orch.storage.type == "sqlite"
+    volumes = [pods.empty_dir("tmp", size_limit="1Gi")]
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    objects: list[Manifest] = []
+    if sqlite:
+        pvc = orch.storage.pvc
+        claim: dict[str, Any] = {
+            "accessModes": list(pvc.access_modes),
+            "resources": {"requests": {"storage": pvc.size}},
+        }
+        if pvc.storage_class_name:
+            claim["storageClassName"] = pvc.storage_class_name
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": meta.metadata(stack, c.ORCHESTRATOR, data_claim_name(stack)),
+                "spec": claim,
+            }
+        )
+        volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": data_claim_name(stack)}})
+        mounts.append({"name": "data", "mountPath": DATA_DIR})
+    container = {
+        "name": "orchestrator",
+        "image": orch.image or config.runtime_image,
+        "command": ["fathom", "orchestrator"],
+        "args": ["--host", "0.0.0.0", "--port", str(c.ORCHESTRATOR_PORT)],
+        "env": build_env(stack, spec),
+        "ports": [{"name": "http", "containerPort": c.ORCHESTRATOR_PORT, "protocol": "TCP"}],
+        "resources": pods.resources(
+            orch.resources if orch.resources.limits or orch.resources.requests else DEFAULT_RESOURCES
+        ),
+        "startupProbe": pods.http_probe("/healthz", period=2, timeout=2, failures=30),
+        "readinessProbe": pods.http_probe("/readyz", period=5, timeout=3, failures=3),
+        "livenessProbe": pods.http_probe("/healthz", period=10, timeout=3, failures=3),
+        "volumeMounts": mounts,
+        "securityContext": pods.container_security_context(),
+    }
+    template = pods.pod_template(
+        meta.labels(stack, c.ORCHESTRATOR),
+        [container],
+        volumes,
+        service_account=meta.child_name(stack, c.RUNTIME),
+        # Research runs in flight are marked failed on restart; give them time to finish or be recorded.
+        termination_grace_seconds=60,
+    )
+    # One SQLite file on a ReadWriteOnce volume: never run two pods at once.
+    strategy = (
+        {"type": "Recreate"}
+        if sqlite
+        else {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    )
+    objects += [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": meta.metadata(stack, c.ORCHESTRATOR),
+            "spec": {
+                "replicas": orch.replicas,
+                "selector": {"matchLabels": meta.selector(stack, c.ORCHESTRATOR)},
+                "strategy": strategy,
+                "template": template,
+            },
+        },
+        meta.service(stack, c.ORCHESTRATOR, c.ORCHESTRATOR_PORT),
+    ]
+    return objects

@@ -1,0 +1,1 @@
+"""Pure status computation: observed children in, StackStatus out."""

@@ -1,0 +1,186 @@
+"""Derive the stack status from observations: per-component readiness, conditions with reasons a person can act
+on, the phase, and the endpoint. Pure: the clock comes in as `now`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fathom_operator import constants as c
+from fathom_operator.api.spec import DeepResearchStackSpec, ModelServerSpec
+from fathom_operator.api.status import ComponentStatus, Condition, ConditionType, Phase, StackStatus
+from fathom_operator.render import meta, sglang
+from fathom_operator.render.meta import StackRef
+from fathom_operator.status import conditions
+from fathom_operator.status.observed import EndpointObservation, Observation, WorkloadObservation
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A component's status plus why it is not ready, as a condition reason."""
+
+    status: ComponentStatus
+    reason: str = ""
+
+
+def expected_models(spec: DeepResearchStackSpec) -> dict[str, ModelServerSpec]:
+    models: dict[str, ModelServerSpec] = {c.SEARCH: spec.models.search, c.SYNTHESIZER: spec.models.synthesizer}
+    if spec.models.query_llm.enabled:
+        models[c.QUERY_LLM] = spec.models.query_llm
+    return models
+
+
+def judge_workload(name: str, obs: WorkloadObservation | None, endpoint: str, gpu_resource: str = "") -> Verdict:
+    obs = obs or WorkloadObservation()
+    base = {"replicas": obs.desired, "ready_replicas": obs.ready, "endpoint": endpoint}
+    if not obs.exists:
+        return Verdict(ComponentStatus(**base, message=f"{name}: not created yet"), "Creating")
+    if obs.desired == 0:
+        return Verdict(ComponentStatus(**base, message=f"{name}: scaled to 0 replicas"), "ScaledToZero")
+    if obs.ready >= obs.desired and obs.up_to_date:
+        return Verdict(ComponentStatus(**base, ready=True))
+    summary = f"{name}: {obs.ready}/{obs.desired} replicas ready"
+    if obs.unschedulable:
+        reason = (
+            "InsufficientGPU"
+            if gpu_resource and f"Insufficient {gpu_resource}" in obs.unschedulable
+            else "Unschedulable"
+        )
+        return Verdict(ComponentStatus(**base, message=f"{summary}; cannot be scheduled: {obs.unschedulable}"), reason)
+    if obs.waiting:
+        return Verdict(ComponentStatus(**base, message=f"{summary}; container waiting: {obs.waiting}"), obs.waiting)
+    return Verdict(ComponentStatus(**base, message=summary), "Progressing")
+
+
+def judge_endpoint(name: str, obs: EndpointObservation | None, url: str) -> Verdict:
+    if obs is None:
+        return Verdict(ComponentStatus(endpoint=url, message=f"{name}: endpoint not probed yet"), "Probing")
+    if obs.reachable:
+        return Verdict(ComponentStatus(ready=True, endpoint=url))
+    return Verdict(
+        ComponentStatus(endpoint=url, message=f"{name}: external endpoint {url} unreachable: {obs.message}"),
+        "EndpointUnreachable",
+    )
+
+
+def judge_components(stack: StackRef, spec: DeepResearchStackSpec, observation: Observation) -> dict[str, Verdict]:
+    verdicts: dict[str, Verdict] = {}
+    for role, model in expected_models(spec).items():
+        url = sglang.model_url(stack, role, model)
+        if model.engine == "external":
+            verdicts[role] = judge_endpoint(role, observation.endpoints.get(role), url)
+        else:
+            verdicts[role] = judge_workload(role, observation.workloads.get(role), url, model.gpu.resource_name)
+    for component, port in ((c.TOOL_SERVER, c.TOOLSERVER_PORT), (c.ORCHESTRATOR, c.ORCHESTRATOR_PORT)):
+        url = meta.service_url(stack, component, port)
+        verdicts[component] = judge_workload(component, observation.workloads.get(component), url)
+    return verdicts
+
+
+def _group_condition(type_: ConditionType, verdicts: list[Verdict], ready_reason: str, generation: int) -> Condition:
+    blocked = [v for v in verdicts if not v.status.ready]
+    if not blocked:
+        return Condition(type=type_, status="True", reason=ready_reason, observed_generation=generation)
+    return Condition(
+        type=type_,
+        status="False",
+        reason=blocked[0].reason,
+        message="; ".join(v.status.message for v in blocked),
+        observed_generation=generation,
+    )
+
+
+def _monitoring_condition(spec: DeepResearchStackSpec, available: bool, generation: int) -> Condition:
+    mon = spec.monitoring
+    wanted = mon.service_monitor.enabled or mon.pod_monitor.enabled or mon.prometheus_rule.enabled
+    if not wanted:
+        return Condition(
+            type=ConditionType.MONITORING_READY,
+            status="True",
+            reason="Disabled",
+            message="monitoring objects are disabled in the spec",
+            observed_generation=generation,
+        )
+    if available:
+        return Condition(
+            type=ConditionType.MONITORING_READY, status="True", reason="Created", observed_generation=generation
+        )
+    return Condition(
+        type=ConditionType.MONITORING_READY,
+        status="False",
+        reason="PrometheusOperatorMissing",
+        message="monitoring.coreos.com/v1 is not served by this cluster; ServiceMonitor and PodMonitor were skipped",
+        observed_generation=generation,
+    )
+
+
+BLOCKING_REASONS = {
+    "InsufficientGPU",
+    "Unschedulable",
+    "EndpointUnreachable",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CrashLoopBackOff",
+    "CreateContainerConfigError",
+}
+
+
+def _phase(verdicts: dict[str, Verdict], ready: bool, previous: StackStatus) -> Phase:
+    if ready:
+        return Phase.READY
+    if any(v.reason in BLOCKING_REASONS for v in verdicts.values()):
+        return Phase.DEGRADED
+    if previous.phase in (Phase.READY, Phase.DEGRADED):
+        return Phase.DEGRADED
+    if any(v.status.ready_replicas or v.status.ready for v in verdicts.values()):
+        return Phase.PROGRESSING
+    return Phase.PENDING if all(v.reason == "Creating" for v in verdicts.values()) else Phase.PROGRESSING
+
+
+def aggregate(
+    stack: StackRef,
+    spec: DeepResearchStackSpec,
+    observation: Observation,
+    *,
+    generation: int,
+    previous: StackStatus,
+    now: str,
+) -> StackStatus:
+    """The status to write for `generation`, given what was observed and what was written before."""
+    verdicts = judge_components(stack, spec, observation)
+    model_verdicts = [verdicts[role] for role in expected_models(spec)]
+    groups = [
+        _group_condition(ConditionType.MODELS_READY, model_verdicts, "AllModelsReady", generation),
+        _group_condition(ConditionType.TOOL_SERVER_READY, [verdicts[c.TOOL_SERVER]], "Available", generation),
+        _group_condition(ConditionType.ORCHESTRATOR_READY, [verdicts[c.ORCHESTRATOR]], "Available", generation),
+    ]
+    ready = all(g.status == "True" for g in groups)
+    not_ready = [g for g in groups if g.status != "True"]
+    overall = Condition(
+        type=ConditionType.READY,
+        status="True" if ready else "False",
+        reason="AllComponentsReady" if ready else not_ready[0].reason,
+        message="" if ready else "; ".join(g.message for g in not_ready),
+        observed_generation=generation,
+    )
+    fresh = [overall, *groups, _monitoring_condition(spec, observation.monitoring_available, generation)]
+    return StackStatus(
+        observed_generation=generation,
+        phase=_phase(verdicts, ready, previous),
+        conditions=[conditions.set_condition(previous.conditions, cond, now=now) for cond in fresh],
+        components={name: v.status for name, v in verdicts.items()},
+        endpoint=meta.service_url(stack, c.ORCHESTRATOR, c.ORCHESTRATOR_PORT),
+    )
+
+
+def failed_status(message: str, *, generation: int, previous: StackStatus, now: str) -> StackStatus:
+    """Status for a spec the operator cannot act on (it passed admission but not the operator's own checks)."""
+    cond = Condition(
+        type=ConditionType.READY, status="False", reason="InvalidSpec", message=message, observed_generation=generation
+    )
+    return previous.model_copy(
+        update={
+            "observed_generation": generation,
+            "phase": Phase.FAILED,
+            "conditions": [conditions.set_condition(previous.conditions, cond, now=now)],
+        }
+    )
