@@ -18,6 +18,10 @@ time.tzset()
 TEST_CLUSTER = "fathom-test"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files from the current output")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for marker in ("unit", "integration", "e2e"):
