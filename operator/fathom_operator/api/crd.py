@@ -58,7 +58,7 @@ def to_structural(schema: Schema, defs: dict[str, Schema]) -> Schema:
     schema = _resolve(schema, defs)
     inner = _optional_of(schema)
     if inner is not None:
-        outer = {k: v for k, v in schema.items() if k not in ("anyOf", "default")}
+        outer = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
         return to_structural({**_resolve(inner, defs), **outer}, defs)
     if schema.get("x-kubernetes-int-or-string") or _is_int_or_string(schema):
         out: Schema = {"x-kubernetes-int-or-string": True}

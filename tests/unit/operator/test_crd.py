@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from fathom_operator.api import crd
 
 REPO = Path(__file__).resolve().parents[3]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from fathom_operator.errors import SpecError
 from fathom_operator.reconcile import parse_spec
+
 from tests.unit.operator.render.factories import MINIMAL_SPEC, deep_merge
 
 

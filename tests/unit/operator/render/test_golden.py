@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from fathom_operator.api import yamlio
 from fathom_operator.reconcile import parse_spec
 from fathom_operator.render.stack import render_stack
+
 from tests.support.golden import check_golden
 from tests.unit.operator.render.factories import render_config, stack_ref
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-
 from fathom_operator import constants as c
 from fathom_operator.reconcile import parse_spec
 from fathom_operator.render import Manifest
 from fathom_operator.render.stack import render_stack
+
 from tests.unit.operator.render.factories import UID, find, render, render_config, stack_ref
 from tests.unit.operator.render.test_golden import CASES
 

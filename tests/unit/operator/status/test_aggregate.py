@@ -9,6 +9,7 @@ from fathom_operator.render.meta import StackRef
 from fathom_operator.status.aggregate import aggregate
 from fathom_operator.status.observed import EndpointObservation, Observation, WorkloadObservation
 from fathom_operator.status.patch import merge_patch
+
 from tests.unit.operator.render.factories import MINIMAL_SPEC, deep_merge
 
 STACK = StackRef("demo", "ns", "uid")

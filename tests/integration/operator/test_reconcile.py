@@ -1,0 +1,190 @@
+"""The operator against a real API server: children, readiness, updates, deletion, restarts, GPU shortage."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from fathom_operator import constants as c
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from tests.support import cluster, stacks
+from tests.support.kube import eventually
+from tests.support.operator import OperatorProcess
+
+READY_TIMEOUT = 90
+
+
+def _wait_ready(custom: client.CustomObjectsApi, namespace: str, name: str) -> dict:
+    return eventually(
+        lambda: (s := stacks.get(custom, namespace, name)) and stacks.is_ready(s) and s,
+        f"stack {name} to be Ready",
+        timeout=READY_TIMEOUT,
+    )
+
+
+def test_example_stack_becomes_ready_with_every_child(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
+    stack = _wait_ready(custom, namespace, "research")
+    assert stack["status"]["phase"] == "Ready"
+    assert stack["status"]["endpoint"] == f"http://research-orchestrator.{namespace}.svc:8900"
+    assert all(component["ready"] for component in stack["status"]["components"].values())
+
+    objects = stacks.children(kube, namespace, "research")
+    expected = {
+        ("Deployment", "research-search"), ("Deployment", "research-synthesizer"), ("Deployment", "research-tools"),
+        ("Deployment", "research-orchestrator"), ("Service", "research-search"), ("Service", "research-tools"),
+        ("Service", "research-orchestrator"), ("ConfigMap", "research-tools"),
+        ("PodDisruptionBudget", "research-tools"), ("NetworkPolicy", "research-tools"),
+        ("ServiceAccount", "research-runtime"), ("PersistentVolumeClaim", "research-orchestrator-data"),
+    }  # fmt: skip
+    assert expected <= set(objects)
+    for obj in objects.values():
+        owner = obj["metadata"]["ownerReferences"][0]
+        assert (owner["kind"], owner["uid"]) == (c.KIND, stack["metadata"]["uid"])
+        assert obj["metadata"]["labels"][c.LABEL_INSTANCE] == "research"
+
+    search = objects[("Deployment", "research-search")]["spec"]["template"]["spec"]["containers"][0]
+    assert search["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert "--enable-metrics" in search["args"] and "Fathom-Search-4B" in search["args"]
+    assert search["startupProbe"]["httpGet"]["path"] == "/health_generate"
+
+    core = client.CoreV1Api(kube)
+    for component in ("search", "synthesizer"):
+        pods = core.list_namespaced_pod(namespace, label_selector=f"{c.LABEL_COMPONENT}={component}").items
+        assert pods and {p.spec.node_name for p in pods} <= set(cluster.GPU_NODES)
+
+
+def test_stack_asking_for_more_gpus_than_exist_explains_why(
+    operator: OperatorProcess, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    body = stacks.stack_body("greedy", {"models": {"search": {"gpu": {"count": 16}}}})
+    stacks.create(custom, namespace, body)
+
+    def insufficient_gpu() -> dict | None:
+        cond = stacks.condition(stacks.get(custom, namespace, "greedy"), "ModelsReady")
+        return cond if cond.get("reason") == "InsufficientGPU" else None
+
+    cond = eventually(insufficient_gpu, "ModelsReady=False with reason InsufficientGPU", timeout=READY_TIMEOUT)
+    assert cond["status"] == "False"
+    assert "search: 0/1 replicas ready" in cond["message"]
+    assert "Insufficient nvidia.com/gpu" in cond["message"]
+    stack = stacks.get(custom, namespace, "greedy")
+    assert stacks.condition(stack, "Ready")["status"] == "False"
+    assert stack["status"]["phase"] == "Degraded"
+
+
+@pytest.mark.parametrize(
+    ("spec", "field", "message"),
+    [
+        ({"models": {"search": {"engine": "external"}}}, "spec.models.search.endpoint", "endpoint is required"),
+        ({"models": {"search": {"tensorParallel": 4}}}, "spec.models.search.tensorParallel", "must not exceed"),
+        (
+            {"models": {"synthesizer": {"contextLength": 131072}}},
+            "spec.models.synthesizer.contextLength",
+            "ropeScaling",
+        ),
+        ({"models": {"search": {"replicas": -1}}}, "spec.models.search.replicas", "greater than or equal to 0"),
+        ({"models": {"search": {"engine": "vllm"}}}, "spec.models.search.engine", "Unsupported value"),
+        ({"toolServer": {"search": {"provider": "bing"}}}, "spec.toolServer.search.provider", "Unsupported value"),
+        ({"toolServer": {"cache": {"type": "redis"}}}, "spec.toolServer.cache.url", "url is required"),
+        ({"orchestrator": {"storage": {"type": "postgres"}}}, "spec.orchestrator.storage.dsnSecretRef", "dsnSecretRef"),
+        ({"orchestrator": {"temperature": 3}}, "spec.orchestrator.temperature", "less than or equal to 2"),
+    ],
+)
+def test_invalid_specs_are_rejected_by_the_api_server(
+    crd: None, custom: client.CustomObjectsApi, namespace: str, spec: dict, field: str, message: str
+) -> None:
+    with pytest.raises(ApiException) as caught:
+        stacks.create(custom, namespace, stacks.stack_body("bad", spec))
+    assert caught.value.status == 422
+    assert field in caught.value.body and message in caught.value.body
+
+
+def test_missing_search_configuration_is_rejected(crd: None, custom: client.CustomObjectsApi, namespace: str) -> None:
+    body = {"apiVersion": f"{c.GROUP}/{c.VERSION}", "kind": c.KIND, "metadata": {"name": "bare"}, "spec": {}}
+    with pytest.raises(ApiException) as caught:
+        stacks.create(custom, namespace, body)
+    assert "spec.toolServer: Required value" in caught.value.body
+
+
+def test_updating_search_changes_only_the_search_deployment(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
+    _wait_ready(custom, namespace, "research")
+    before = stacks.versions(stacks.children(kube, namespace, "research"))
+    stacks.patch_spec(custom, namespace, "research", {"models": {"search": {"replicas": 2, "extraArgs": ["--x", "1"]}}})
+    stack = _wait_ready(custom, namespace, "research")
+    assert stack["status"]["components"]["search"]["readyReplicas"] == 2
+
+    after = stacks.children(kube, namespace, "research")
+    search = after[("Deployment", "research-search")]
+    assert search["spec"]["replicas"] == 2 and search["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == [
+        "--x",
+        "1",
+    ]
+    changed = {key for key, version in stacks.versions(after).items() if before.get(key) != version}
+    assert changed == {("Deployment", "research-search")}
+
+
+def test_a_child_deleted_by_hand_comes_back_and_deleting_the_stack_removes_all(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
+    _wait_ready(custom, namespace, "research")
+    apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
+    old_uid = apps.read_namespaced_deployment("research-tools", namespace).metadata.uid
+    apps.delete_namespaced_deployment("research-tools", namespace)
+    core.delete_namespaced_service("research-orchestrator", namespace)
+
+    def recreated() -> bool:
+        try:
+            uid = apps.read_namespaced_deployment("research-tools", namespace).metadata.uid
+            core.read_namespaced_service("research-orchestrator", namespace)
+        except ApiException:
+            return False
+        return uid != old_uid
+
+    eventually(recreated, "the deleted Deployment and Service to be recreated")
+    _wait_ready(custom, namespace, "research")
+
+    custom.delete_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, "research")
+    eventually(lambda: not stacks.children(kube, namespace, "research"), "garbage collection of every child")
+
+
+def test_operator_restart_converges_without_writes(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
+    _wait_ready(custom, namespace, "research")
+    time.sleep(2)  # let the last pod events settle before taking the snapshot
+    before = stacks.versions(stacks.children(kube, namespace, "research"))
+    stack_version = stacks.get(custom, namespace, "research")["metadata"]["resourceVersion"]
+
+    operator.restart()
+    eventually(lambda: operator.metric("fathom_operator_reconciles_total", 'result="ok"') >= 1, "a resumed reconcile")
+    # A restarted operator knows nothing of its last applies: it re-applies each child once. The API server
+    # finds nothing to change, so no object is written, and after that pass the operator stays quiet.
+    first_pass = operator.metric("fathom_operator_write_requests_total", 'verb="apply"')
+    assert first_pass <= len(before)
+    time.sleep(3)
+
+    assert stacks.versions(stacks.children(kube, namespace, "research")) == before
+    assert stacks.get(custom, namespace, "research")["metadata"]["resourceVersion"] == stack_version
+    assert operator.metric("fathom_operator_write_requests_total", 'verb="apply"') == first_pass
+
+
+def test_operator_log_never_shows_secret_values(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str, tmp_path: Path
+) -> None:
+    client.CoreV1Api(kube).create_namespaced_secret(
+        namespace, {"metadata": {"name": "serper"}, "stringData": {"api-key": "sk-very-secret-value"}}
+    )
+    stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
+    _wait_ready(custom, namespace, "research")
+    assert "sk-very-secret-value" not in operator.log_path.read_text()
