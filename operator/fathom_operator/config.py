@@ -24,7 +24,7 @@ class OperatorConfig(RenderConfig):
     """Settings of the running operator."""
 
     status_resync_seconds: float = Field(
-        default=300.0, gt=0, description="Safety-net resync of each stack, in case a child event was missed."
+        default=60.0, gt=0, description="How often external model endpoints are re-probed (they cannot be watched)."
     )
     monitoring_discovery_ttl_seconds: float = Field(
         default=60.0, ge=0, description="How long the presence of monitoring.coreos.com is cached."

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from fathom_operator import constants as c
 from fathom_operator import handlers
 from fathom_operator.config import OperatorConfig
+from fathom_operator.errors import KubeError
 from fathom_operator.k8s.client import Kube, load_api_client
 from fathom_operator.reconcile import Reconciler
 
@@ -32,6 +33,20 @@ def _health_app(operator_task: asyncio.Task[None], ready: asyncio.Event) -> web.
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app
+
+
+async def probe_external_endpoints(reconciler: Reconciler, namespaces: Sequence[str], interval: float) -> None:
+    """External model endpoints cannot be watched: re-probe them every `interval` seconds. Status is written only
+    when it changed, so a healthy endpoint costs one read per stack per interval."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            stacks = await loop.run_in_executor(None, reconciler.stacks_with_external_models, list(namespaces))
+            for namespace, name in stacks:
+                await loop.run_in_executor(None, reconciler.refresh_status, namespace, name)
+        except KubeError as exc:
+            logger.warning("probing external model endpoints failed: %s", exc)
 
 
 async def run(
@@ -66,10 +81,12 @@ async def run(
             ready_flag=ready,
         )
     )
+    prober = asyncio.create_task(probe_external_endpoints(reconciler, namespaces, config.status_resync_seconds))
     runner = web.AppRunner(_health_app(operator, ready), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     try:
         await operator
     finally:
+        prober.cancel()
         await runner.cleanup()

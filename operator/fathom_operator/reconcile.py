@@ -145,6 +145,19 @@ class Reconciler:
                 return Transition()  # the stack handler reports it
             return self._update_status(body, stack_ref(body), spec, self.discovery.available(self.kube))
 
+    def stacks_with_external_models(self, namespaces: list[str]) -> list[tuple[str, str]]:
+        """(namespace, name) of every stack in `namespaces` (all when empty) with an external model endpoint."""
+        paths = [resources.STACKS.collection(ns) for ns in namespaces] or [
+            f"{resources.STACKS.prefix}/{resources.STACKS.plural}"
+        ]
+        found = []
+        for path in paths:
+            for item in self.kube.get(path).get("items", []):
+                models = (item.get("spec") or {}).get("models") or {}
+                if any((m or {}).get("engine") == "external" for m in models.values()):
+                    found.append((item["metadata"]["namespace"], item["metadata"]["name"]))
+        return found
+
     def _update_status(self, body: JSON, stack: StackRef, spec: DeepResearchStackSpec, monitoring: bool) -> Transition:
         previous = StackStatus.model_validate(body.get("status") or {})
         observation = observe.observe(self.kube, stack, spec, monitoring)
