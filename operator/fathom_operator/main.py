@@ -49,6 +49,21 @@ async def probe_external_endpoints(reconciler: Reconciler, namespaces: Sequence[
             logger.warning("probing external model endpoints failed: %s", exc)
 
 
+def ensure_peering(kube: Kube, name: str, namespaces: Sequence[str]) -> None:
+    """Create the Kopf peering object(s) leader election needs, unless they exist (so one apply installs all)."""
+    if namespaces:
+        targets = [(f"/apis/kopf.dev/v1/namespaces/{ns}/kopfpeerings", "KopfPeering", ns) for ns in namespaces]
+    else:
+        targets = [("/apis/kopf.dev/v1/clusterkopfpeerings", "ClusterKopfPeering", None)]
+    for path, kind, namespace in targets:
+        metadata = {"name": name} | ({"namespace": namespace} if namespace else {})
+        try:
+            kube.request("POST", path, body={"apiVersion": "kopf.dev/v1", "kind": kind, "metadata": metadata})
+        except KubeError as exc:
+            if exc.status != 409:
+                raise
+
+
 async def run(
     *,
     namespaces: Sequence[str] = (),
@@ -67,7 +82,10 @@ async def run(
     )  # fmt: skip
     registry = kopf.OperatorRegistry()
     handlers.register(registry)
-    reconciler = Reconciler(Kube(load_api_client(kubeconfig)), config)
+    kube = Kube(load_api_client(kubeconfig))
+    if peering_name:
+        ensure_peering(kube, peering_name, namespaces)
+    reconciler = Reconciler(kube, config)
     ready = asyncio.Event()
     operator = asyncio.create_task(
         kopf.operator(

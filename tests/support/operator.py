@@ -23,7 +23,11 @@ def free_port() -> int:
 class OperatorProcess:
     """The operator for one namespace; `restart()` kills it hard, as a crash would, and starts it again."""
 
-    def __init__(self, kubeconfig: Path, namespace: str, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, kubeconfig: Path, namespace: str, log_path: Path, *, peering: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
+        self.peering = peering
         self.kubeconfig, self.namespace, self.log_path = kubeconfig, namespace, log_path
         self.env = os.environ | {"FATHOM_OPERATOR_MONITORING_DISCOVERY_TTL_SECONDS": "1"} | (env or {})
         self.port = free_port()
@@ -32,6 +36,8 @@ class OperatorProcess:
     def start(self) -> None:
         command = [sys.executable, "-m", "fathom_runtime.cli.main", "operator", "--namespace", self.namespace,
                    "--kubeconfig", str(self.kubeconfig), "--port", str(self.port)]  # fmt: skip
+        if self.peering:
+            command += ["--peering", self.peering]
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + 30

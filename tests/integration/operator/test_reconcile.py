@@ -188,3 +188,21 @@ def test_operator_log_never_shows_secret_values(
     stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
     _wait_ready(custom, namespace, "research")
     assert "sk-very-secret-value" not in operator.log_path.read_text()
+
+
+def test_two_replicas_with_peering_elect_one_leader(
+    crd: None, kubeconfig: Path, custom: client.CustomObjectsApi, namespace: str, tmp_path: Path
+) -> None:
+    replicas = [OperatorProcess(kubeconfig, namespace, tmp_path / f"op{i}.log", peering="fathom-operator")
+                for i in range(2)]  # fmt: skip
+    for replica in replicas:
+        replica.start()
+    try:
+        time.sleep(5)  # peers announce themselves; the lower priority one pauses
+        stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
+        _wait_ready(custom, namespace, "research")
+        counts = [r.metric("fathom_operator_reconciles_total") for r in replicas]
+        assert sorted(c > 0 for c in counts) == [False, True], counts
+    finally:
+        for replica in replicas:
+            replica.stop()
