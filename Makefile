@@ -38,6 +38,6 @@ cluster-down: venv
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# The main job on an embedded default: a local cluster with simulated GPU nodes, shown with kubectl.
+# The main job on an embedded default: local cluster, CRD, operator and an example stack reconciled to Ready.
 demo: venv k8s-bins
 	hack/demo.sh

@@ -27,6 +27,7 @@ GPU_RESOURCE = "nvidia.com/gpu"
 GPU_NODES = ("gpu-node-0", "gpu-node-1")
 CPU_NODES = ("cpu-node-0", "cpu-node-1")
 GPUS_PER_NODE = 8
+GPU_TAINT = {"key": GPU_RESOURCE, "value": "present", "effect": "NoSchedule"}
 
 
 def cache_root() -> Path:
@@ -91,12 +92,15 @@ def build_node(name: str, gpus: int) -> dict[str, Any]:
             "nvidia.com/gpu.memory": "81559",
         }
         resources |= {"cpu": "96", "memory": "1000Gi", GPU_RESOURCE: str(gpus)}
-    return {
+    node = {
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {"name": name, "labels": labels, "annotations": {"kwok.x-k8s.io/node": "fake"}},
         "status": {"allocatable": resources, "capacity": resources},
     }
+    if gpus:  # like managed GPU node pools: only pods that tolerate the taint land here
+        node["spec"] = {"taints": [GPU_TAINT]}
+    return node
 
 
 def build_nodes() -> list[dict[str, Any]]:

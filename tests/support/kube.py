@@ -34,7 +34,12 @@ def deployment(name: str, *, gpus: int = 0, replicas: int = 1) -> dict[str, Any]
             "selector": {"matchLabels": labels},
             "template": {
                 "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "main", "image": "example.invalid/app:1", "resources": resources}]},
+                "spec": {
+                    "containers": [{"name": "main", "image": "example.invalid/app:1", "resources": resources}],
+                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+                    if gpus
+                    else [],
+                },
             },
         },
     }

@@ -83,6 +83,7 @@ def render_orchestrator(stack: StackRef, spec: DeepResearchStackSpec, config: Re
         [container],
         volumes,
         service_account=meta.child_name(stack, c.RUNTIME),
+        affinity=pods.avoid_gpu_nodes(),
         # Research runs in flight are marked failed on restart; give them time to finish or be recorded.
         termination_grace_seconds=60,
     )

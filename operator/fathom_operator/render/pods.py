@@ -73,6 +73,7 @@ def pod_template(
     annotations: dict[str, str] | None = None,
     node_selector: dict[str, str] | None = None,
     tolerations: list[dict[str, Any]] | None = None,
+    affinity: dict[str, Any] | None = None,
     termination_grace_seconds: int = 30,
 ) -> Manifest:
     spec: dict[str, Any] = {
@@ -88,7 +89,23 @@ def pod_template(
         spec["nodeSelector"] = dict(node_selector)
     if tolerations:
         spec["tolerations"] = tolerations
+    if affinity:
+        spec["affinity"] = affinity
     metadata: dict[str, Any] = {"labels": labels}
     if annotations:
         metadata["annotations"] = annotations
     return {"metadata": metadata, "spec": spec}
+
+
+# GPU feature discovery labels GPU nodes; CPU-only pods would rather leave those to the models.
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+
+
+def avoid_gpu_nodes() -> dict[str, Any]:
+    term = {"matchExpressions": [{"key": GPU_NODE_LABEL, "operator": "DoesNotExist"}]}
+    return {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 100, "preference": term}]}}
+
+
+def gpu_toleration(resource_name: str) -> dict[str, Any]:
+    """Managed GPU node pools taint their nodes with the GPU resource name; GPU pods must tolerate it."""
+    return {"key": resource_name, "operator": "Exists", "effect": "NoSchedule"}

@@ -113,6 +113,13 @@ def _container(role: str, spec: ModelServerSpec, cache: ModelCacheSpec, config: 
     }
 
 
+def _tolerations(spec: ModelServerSpec) -> list[dict[str, Any]]:
+    tolerations = [t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations]
+    if spec.gpu.count and not any(t.get("key") == spec.gpu.resource_name for t in tolerations):
+        tolerations.append(pods.gpu_toleration(spec.gpu.resource_name))
+    return tolerations
+
+
 def render_model_server(
     stack: StackRef, role: str, spec: ModelServerSpec, cache: ModelCacheSpec, config: RenderConfig
 ) -> list[Manifest]:
@@ -125,7 +132,7 @@ def render_model_server(
         _volumes(stack, cache),
         service_account=meta.child_name(stack, c.RUNTIME),
         node_selector=spec.node_selector,
-        tolerations=[t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations],
+        tolerations=_tolerations(spec),
         termination_grace_seconds=60,
     )
     deployment: Manifest = {

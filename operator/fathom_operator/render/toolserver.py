@@ -104,6 +104,7 @@ def render_toolserver(stack: StackRef, spec: DeepResearchStackSpec, config: Rend
         [container],
         volumes,
         service_account=meta.child_name(stack, c.RUNTIME),
+        affinity=pods.avoid_gpu_nodes(),
         # Changing the ConfigMap alone would not restart pods; the hash in the template does.
         annotations={c.ANNOTATION_CONFIG_HASH: config_hash(data)},
     )
