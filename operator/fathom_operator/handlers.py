@@ -60,10 +60,10 @@ def _announce(body: Any, change: Transition) -> None:
         kopf.warn(body, reason="MonitoringSkipped", message=change.monitoring_skipped)
 
 
-def on_stack(name: str, namespace: str, body: Any, memo: Any, retry: int, **_: Any) -> None:
+def on_stack(*, name: str, namespace: str | None, body: kopf.Body, memo: Any, retry: int, **_: Any) -> None:
     reconciler: Reconciler = memo.reconciler
     try:
-        change = reconciler.reconcile(namespace, name)
+        change = reconciler.reconcile(namespace or "", name)
     except SpecError as exc:
         kopf.warn(body, reason="InvalidSpec", message=str(exc)[:1000])
         raise kopf.PermanentError(str(exc)) from exc
@@ -72,14 +72,19 @@ def on_stack(name: str, namespace: str, body: Any, memo: Any, retry: int, **_: A
     _announce(body, change)
 
 
-def _owner(meta: Any) -> str | None:
-    return (meta.get("labels") or {}).get(c.LABEL_INSTANCE)
+def _owner(meta: kopf.Meta) -> str | None:
+    return meta.labels.get(c.LABEL_INSTANCE)
 
 
-def on_child(event: dict[str, Any], meta: Any, namespace: str, memo: Any, logger: logging.Logger, **_: Any) -> None:
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+def on_child(
+    *, event: kopf.RawEvent, meta: kopf.Meta, namespace: str | None, memo: Any, logger: Logger, **_: Any
+) -> None:
     """A child changed or vanished: converge its stack (recreating what was deleted) and refresh the status."""
     owner = _owner(meta)
-    if not owner or event.get("type") is None:  # type None: the initial listing, already covered by resume
+    if not owner or not namespace or event.get("type") is None:  # type None: the initial listing (resume covers it)
         return
     reconciler: Reconciler = memo.reconciler
     try:
@@ -88,10 +93,12 @@ def on_child(event: dict[str, Any], meta: Any, namespace: str, memo: Any, logger
         logger.warning("reconciling stack %s after a child event failed: %s", owner, exc)
 
 
-def on_pod(event: dict[str, Any], meta: Any, namespace: str, memo: Any, logger: logging.Logger, **_: Any) -> None:
+def on_pod(
+    *, event: kopf.RawEvent, meta: kopf.Meta, namespace: str | None, memo: Any, logger: Logger, **_: Any
+) -> None:
     """Pods only change readiness and scheduling diagnostics: refresh the status, no applies."""
     owner = _owner(meta)
-    if not owner or event.get("type") is None:
+    if not owner or not namespace or event.get("type") is None:
         return
     reconciler: Reconciler = memo.reconciler
     try:

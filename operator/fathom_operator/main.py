@@ -51,10 +51,9 @@ async def probe_external_endpoints(reconciler: Reconciler, namespaces: Sequence[
 
 def ensure_peering(kube: Kube, name: str, namespaces: Sequence[str]) -> None:
     """Create the Kopf peering object(s) leader election needs, unless they exist (so one apply installs all)."""
-    if namespaces:
-        targets = [(f"/apis/kopf.dev/v1/namespaces/{ns}/kopfpeerings", "KopfPeering", ns) for ns in namespaces]
-    else:
-        targets = [("/apis/kopf.dev/v1/clusterkopfpeerings", "ClusterKopfPeering", None)]
+    targets: list[tuple[str, str, str | None]] = [
+        (f"/apis/kopf.dev/v1/namespaces/{ns}/kopfpeerings", "KopfPeering", ns) for ns in namespaces
+    ] or [("/apis/kopf.dev/v1/clusterkopfpeerings", "ClusterKopfPeering", None)]
     for path, kind, namespace in targets:
         metadata = {"name": name} | ({"namespace": namespace} if namespace else {})
         try:

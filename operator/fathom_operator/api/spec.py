@@ -202,13 +202,20 @@ class ModelsSpec(SpecModel):
     )
 
 
+AccessMode = Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]
+
+
+def _read_write_once() -> list[AccessMode]:
+    return ["ReadWriteOnce"]
+
+
 class PvcSpec(SpecModel):
     """A PersistentVolumeClaim the operator creates and owns."""
 
     size: Quantity = Field(default="100Gi", description="Requested storage size.")
     storage_class_name: str | None = Field(default=None, description="StorageClass; empty uses the cluster default.")
-    access_modes: list[Literal["ReadWriteOnce", "ReadWriteMany", "ReadOnlyMany", "ReadWriteOncePod"]] = Field(
-        default_factory=lambda: ["ReadWriteOnce"], min_length=1, description="Access modes of the claim."
+    access_modes: list[AccessMode] = Field(
+        default_factory=_read_write_once, min_length=1, description="Access modes of the claim."
     )
 
 

@@ -31,13 +31,18 @@ def expected_models(spec: DeepResearchStackSpec) -> dict[str, ModelServerSpec]:
 
 def judge_workload(name: str, obs: WorkloadObservation | None, endpoint: str, gpu_resource: str = "") -> Verdict:
     obs = obs or WorkloadObservation()
-    base = {"replicas": obs.desired, "ready_replicas": obs.ready, "endpoint": endpoint}
+
+    def status(message: str = "", ready: bool = False) -> ComponentStatus:
+        return ComponentStatus(
+            ready=ready, replicas=obs.desired, ready_replicas=obs.ready, endpoint=endpoint, message=message
+        )
+
     if not obs.exists:
-        return Verdict(ComponentStatus(**base, message=f"{name}: not created yet"), "Creating")
+        return Verdict(status(f"{name}: not created yet"), "Creating")
     if obs.desired == 0:
-        return Verdict(ComponentStatus(**base, message=f"{name}: scaled to 0 replicas"), "ScaledToZero")
+        return Verdict(status(f"{name}: scaled to 0 replicas"), "ScaledToZero")
     if obs.ready >= obs.desired and obs.up_to_date:
-        return Verdict(ComponentStatus(**base, ready=True))
+        return Verdict(status(ready=True))
     summary = f"{name}: {obs.ready}/{obs.desired} replicas ready"
     if obs.unschedulable:
         reason = (
@@ -45,10 +50,10 @@ def judge_workload(name: str, obs: WorkloadObservation | None, endpoint: str, gp
             if gpu_resource and f"Insufficient {gpu_resource}" in obs.unschedulable
             else "Unschedulable"
         )
-        return Verdict(ComponentStatus(**base, message=f"{summary}; cannot be scheduled: {obs.unschedulable}"), reason)
+        return Verdict(status(f"{summary}; cannot be scheduled: {obs.unschedulable}"), reason)
     if obs.waiting:
-        return Verdict(ComponentStatus(**base, message=f"{summary}; container waiting: {obs.waiting}"), obs.waiting)
-    return Verdict(ComponentStatus(**base, message=summary), "Progressing")
+        return Verdict(status(f"{summary}; container waiting: {obs.waiting}"), obs.waiting)
+    return Verdict(status(summary), "Progressing")
 
 
 def judge_endpoint(name: str, obs: EndpointObservation | None, url: str) -> Verdict:
