@@ -61,9 +61,10 @@ def is_ready(stack: dict[str, Any]) -> bool:
     )
 
 
-def children(kube: client.ApiClient, namespace: str, stack: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every object of the kinds the operator manages that carries the stack's instance label."""
-    selector = f"{c.LABEL_INSTANCE}={stack},{c.LABEL_MANAGED_BY}={c.FIELD_MANAGER}"
+def children(kube: client.ApiClient, namespace: str, stack: str | None) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every object of the kinds the operator manages that carries the stack's instance label (any stack's,
+    when `stack` is None)."""
+    selector = f"{c.LABEL_MANAGED_BY}={c.FIELD_MANAGER}" + (f",{c.LABEL_INSTANCE}={stack}" if stack else "")
     core, apps = client.CoreV1Api(kube), client.AppsV1Api(kube)
     listings = {
         "ServiceAccount": core.list_namespaced_service_account,
