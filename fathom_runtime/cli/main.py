@@ -19,6 +19,7 @@ def _not_implemented(args: argparse.Namespace) -> int:
 def _add_service_options(parser: argparse.ArgumentParser, default_port: int) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=default_port, help="port to bind (default: %(default)s)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="results JSONL (resumed by id when it exists)")
 
     _add_service_options(sub.add_parser("orchestrator", help="run the research API service"), 8900)
-    _add_service_options(sub.add_parser("toolserver", help="run the web tool server"), 8904)
+    _add_service_options(
+        sub.add_parser(
+            "toolserver",
+            help="run the web tool server",
+            description="Search, page reading and goal-conditioned extraction for the agent. Configured by "
+            "FATHOM_* variables: FATHOM_SEARCH_PROVIDER (serper|searxng|local), FATHOM_SERPER_API_KEY, "
+            "FATHOM_SEARXNG_URL, FATHOM_LOCAL_CORPUS, FATHOM_QUERY_LLM_URL, FATHOM_CACHE (memory|disk|redis), "
+            "FATHOM_CACHE_URL, FATHOM_EGRESS_ALLOW, ... (docs/toolserver.md).",
+        ),
+        8904,
+    )
 
     operator = sub.add_parser(
         "operator",
@@ -62,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_toolserver(args: argparse.Namespace) -> int:
+    from fathom_runtime.cli import serve
+
+    return serve.run_toolserver(args)
+
+
 def _run_operator(args: argparse.Namespace) -> int:
     from fathom_runtime.cli import operator
 
@@ -72,7 +89,7 @@ HANDLERS: dict[str, Handler] = {
     "research": _not_implemented,
     "eval": _not_implemented,
     "orchestrator": _not_implemented,
-    "toolserver": _not_implemented,
+    "toolserver": _run_toolserver,
     "operator": _run_operator,
 }
 

@@ -1,0 +1,1 @@
+"""Helpers shared by the runtime services: logging, HTTP error bodies."""

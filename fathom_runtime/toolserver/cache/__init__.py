@@ -1,0 +1,1 @@
+"""Caches of search results, pages and extractions (memory, disk, Redis), and request coalescing."""

@@ -1,0 +1,1 @@
+"""Goal-conditioned extraction for query_url: a query LLM when configured, ranked page passages otherwise."""

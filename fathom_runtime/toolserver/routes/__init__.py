@@ -1,0 +1,1 @@
+"""HTTP routes of the tool server; only these translate domain errors to statuses."""

@@ -1,0 +1,1 @@
+"""Search backends: Serper (Google results), SearXNG (self-hosted), local (an offline corpus)."""
