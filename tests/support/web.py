@@ -100,7 +100,8 @@ class Site(ThreadingHTTPServer):
 
 def html_page(title: str, *paragraphs: str) -> str:
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return f"<!doctype html><html><head><title>{title}</title></head><body><article><h1>{title}</h1>{body}</article></body></html>"
+    head = f"<!doctype html><html><head><title>{title}</title></head>"
+    return f"{head}<body><article><h1>{title}</h1>{body}</article></body></html>"
 
 
 def redirect(location: str, status: int = 302) -> Route:
