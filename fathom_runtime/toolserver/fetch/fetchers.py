@@ -34,6 +34,8 @@ async def _to_text(
         except ValueError as exc:
             raise FetchError(str(exc)) from exc
         return "", text
+    if b"\0" in response_body[:4096]:
+        raise FetchError("the response is binary, not text")
     decoded = textlib.decode(response_body, charset)
     if content_type in ("text/plain", "text/markdown", "application/json") or not decoded.lstrip().startswith("<"):
         return "", decoded[:max_chars]

@@ -61,11 +61,26 @@ def iter_documents(corpus: Path, base_url: str | None) -> Iterator[tuple[str, st
             yield f"{base_url.rstrip('/')}/{relative.as_posix()}", title or path.stem, text
 
 
+def corpus_signature(corpus: Path, base_url: str | None) -> str:
+    """Changes when the corpus or its URLs change: path, base URL, newest mtime and file count."""
+    files = [corpus] if corpus.is_file() else [p for p in corpus.rglob("*") if p.is_file()]
+    newest = max((p.stat().st_mtime_ns for p in files), default=0)
+    return f"{corpus.resolve()}|{base_url or ''}|{newest}|{len(files)}"
+
+
 def build_index(corpus: Path, base_url: str | None, database: str = ":memory:") -> sqlite3.Connection:
+    """The FTS5 index of the corpus; an index file built from the same corpus is reused as it is."""
     connection = sqlite3.connect(database, check_same_thread=False)
+    signature = corpus_signature(corpus, base_url)
+    connection.execute("CREATE TABLE IF NOT EXISTS meta (signature TEXT)")
+    row = connection.execute("SELECT signature FROM meta").fetchone()
+    if row is not None and row[0] == signature:
+        return connection
+    connection.execute("DELETE FROM meta")
     connection.execute("DROP TABLE IF EXISTS docs")
     connection.execute("CREATE VIRTUAL TABLE docs USING fts5(url UNINDEXED, title, body, tokenize='porter unicode61')")
     connection.executemany("INSERT INTO docs VALUES (?, ?, ?)", iter_documents(corpus, base_url))
+    connection.execute("INSERT INTO meta VALUES (?)", (signature,))
     connection.commit()
     return connection
 

@@ -29,6 +29,12 @@ def docs_site() -> Iterator[Site]:
         yield site
 
 
+@pytest.fixture(scope="session")
+def docs_index(docs_site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the docs index is built once per session (tool servers reuse it)."""
+    return tmp_path_factory.mktemp("index") / "docs.sqlite"
+
+
 @pytest.fixture
 def site() -> Iterator[Site]:
     with Site() as s:
@@ -39,12 +45,23 @@ ToolServerFactory = Callable[..., httpx.Client]
 
 
 @pytest.fixture
-def toolserver() -> Iterator[ToolServerFactory]:
-    """`toolserver(resolver=None, **settings)` starts a tool server and returns an httpx client bound to it."""
+def toolserver(tmp_path: Path) -> Iterator[ToolServerFactory]:
+    """`toolserver(resolver=None, **settings)` starts a tool server and returns an httpx client bound to it.
+    Without `local_corpus` it searches a two-document JSONL corpus."""
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(
+        '{"url": "http://docs.invalid/a", "title": "Alpha", "text": "alpha particles and helium nuclei"}\n'
+        '{"url": "http://docs.invalid/b", "title": "Beta", "text": "beta decay emits electrons"}\n'
+    )
     with ExitStack() as stack:
 
         def start(resolver: Resolver | None = None, **overrides: Any) -> httpx.Client:
-            defaults: dict[str, Any] = {"search_provider": "local", "jina_enabled": False, "cache": "memory"}
+            defaults: dict[str, Any] = {
+                "search_provider": "local",
+                "local_corpus": str(corpus),
+                "jina_enabled": False,
+                "cache": "memory",
+            }
             settings = ToolServerSettings.model_validate(defaults | overrides)
             served = stack.enter_context(ServedApp(create_app(settings, resolver=resolver)))
             return stack.enter_context(httpx.Client(base_url=served.url, timeout=60))

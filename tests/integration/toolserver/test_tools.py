@@ -4,6 +4,7 @@ the /execute shim, validation errors, caching and metrics."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +13,13 @@ from tests.support.web import Site, html_page, pdf_document
 
 
 @pytest.fixture
-def docs_tools(toolserver: ToolServerFactory, docs_site: Site):  # type: ignore[no-untyped-def]
-    return toolserver(local_corpus=str(PYTHON_DOCS), local_corpus_base_url=docs_site.url, egress_allow=["127.0.0.1"])
+def docs_tools(toolserver: ToolServerFactory, docs_site: Site, docs_index: Path):  # type: ignore[no-untyped-def]
+    return toolserver(
+        local_corpus=str(PYTHON_DOCS),
+        local_corpus_base_url=docs_site.url,
+        local_index=str(docs_index),
+        egress_allow=["127.0.0.1"],
+    )
 
 
 def test_search_urls_ranks_the_python_docs_and_formats_hits_like_the_reference(docs_tools, docs_site: Site) -> None:
@@ -59,7 +65,7 @@ def test_pdf_pages_become_text(toolserver: ToolServerFactory, site: Site) -> Non
     site.route(
         "GET", "/paper.pdf", lambda h: h.send(200, pdf_document("Fathom reaches 90.0 percent"), "application/pdf")
     )
-    tools = toolserver(local_corpus=str(PYTHON_DOCS), local_corpus_base_url=site.url, egress_allow=["127.0.0.1"])
+    tools = toolserver(egress_allow=["127.0.0.1"])
     body = tools.post("/v1/tools/web_visit", json={"url": f"{site.url}/paper.pdf"}).json()
     assert "Fathom reaches 90.0 percent" in body["result"] and body["source"] == "pdf"
 
@@ -88,9 +94,9 @@ def test_execute_shim_runs_known_tools_with_literal_arguments(docs_tools, docs_s
         "query_url('http://x', goal=1)",
     ],
 )
-def test_execute_refuses_everything_but_a_literal_tool_call(docs_tools, tmp_path, call: str) -> None:
+def test_execute_refuses_everything_but_a_literal_tool_call(toolserver: ToolServerFactory, tmp_path, call: str) -> None:
     sentinel = tmp_path / "pwned"
-    response = docs_tools.post("/execute", json={"env": None, "call": call.format(sentinel=sentinel)})
+    response = toolserver().post("/execute", json={"env": None, "call": call.format(sentinel=sentinel)})
     assert response.status_code == 200
     body = response.json()
     assert body["result"] is None and body["error"].startswith("refused: ")
