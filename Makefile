@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: test unit lint demo cluster-up cluster-down k8s-bins venv clean
+.PHONY: test unit lint demo cluster-up cluster-down k8s-bins test-deps venv clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml
 k8s-bins:
 	hack/k8s-bins.sh >/dev/null
 
+test-deps:
+	hack/test-deps.sh
+
 # Whole suite. pytest exits 5 when it collected nothing; that is not a failure of the suite.
-test: venv k8s-bins
+test: venv k8s-bins test-deps
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
 unit: venv

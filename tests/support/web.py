@@ -23,8 +23,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def body(self) -> bytes:
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length else b""
+        return self._body
 
     def send(
         self,
@@ -46,6 +45,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send(status, json.dumps(payload), "application/json")
 
     def _dispatch(self) -> None:
+        # Always consume the request body: left unread it would corrupt the next request on a kept-alive connection.
+        length = int(self.headers.get("content-length") or 0)
+        self._body = self.rfile.read(length) if length else b""
         path = self.path.split("?", 1)[0]
         self.server.requests.append((self.command, self.path))
         route = self.server.routes.get((self.command, path)) or self.server.routes.get(("*", path))

@@ -21,8 +21,9 @@ Summary: a short, self-contained answer to the goal drawn only from the evidence
 does not help.
 Write nothing before "Rational:" and nothing after the summary."""
 
+_LABEL = r"^[ \t]*\**[ \t]*(rational(?:e)?|evidence|summary)[ \t]*(?::[ \t]*\**|\**[ \t]*:)"
 _SECTIONS = re.compile(
-    r"(?ims)^\s*\**\s*(rational(?:e)?|evidence|summary)\s*\**\s*:\s*(.*?)(?=^\s*\**\s*(?:rational(?:e)?|evidence|summary)\s*\**\s*:|\Z)"
+    _LABEL + r"[ \t]*(.*?)(?=" + _LABEL.replace("(rational", "(?:rational") + r"|\Z)", re.I | re.M | re.S
 )
 
 

@@ -22,6 +22,9 @@ class EgressRefused(Exception):
     """A URL or address the policy does not allow. The message says why, for the agent to read."""
 
 
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _unmapped(address: IPAddress) -> IPAddress:
     # ::ffff:127.0.0.1 must be judged as 127.0.0.1, and 6to4/NAT64 forms likewise hide IPv4 targets.
     if isinstance(address, ipaddress.IPv6Address):
@@ -29,6 +32,8 @@ def _unmapped(address: IPAddress) -> IPAddress:
             return address.ipv4_mapped
         if address.sixtofour is not None:
             return address.sixtofour
+        if address in NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Debian packages the test suite starts or reads: Python's HTML documentation (a real corpus for the local search
+# backend), redis-server and PostgreSQL (real cache and database servers). Idempotent; needs root for apt-get.
+set -euo pipefail
+PACKAGES=(python3.11-doc redis-server postgresql)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test-deps: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "test-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The test suite starts its own servers on loopback; the distribution's default instances are not needed.
+for service in redis-server postgresql; do
+  command -v service >/dev/null && service "$service" stop >/dev/null 2>&1 || true
+done
