@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -70,7 +71,7 @@ async def build_search(settings: ToolServerSettings, client: httpx.AsyncClient) 
 def build_fetchers(
     settings: ToolServerSettings, guarded: GuardedClient, trusted: httpx.AsyncClient
 ) -> dict[str, Fetcher]:
-    page_limits = {
+    page_limits: dict[str, Any] = {
         "max_chars": settings.max_page_chars,
         "max_pdf_pages": settings.max_pdf_pages,
         "max_pdf_chars": settings.max_pdf_chars,

@@ -91,6 +91,8 @@ class Reconciler:
     discovery: observe.MonitoringDiscovery = field(init=False)
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    _refreshing: set[tuple[str, str]] = field(default_factory=set)
+    _dirty: set[tuple[str, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.discovery = observe.MonitoringDiscovery(self.config.monitoring_discovery_ttl_seconds)
@@ -134,7 +136,29 @@ class Reconciler:
             return self._update_status(body, stack, spec, monitoring)
 
     def refresh_status(self, namespace: str, name: str) -> Transition:
-        """Re-observe the children of a stack and write its status if it changed (no applies)."""
+        """Re-observe the children of a stack and write its status if it changed (no applies).
+
+        Bursts collapse: while one refresh of a stack runs, further calls only mark it dirty, and the running
+        one repeats once more at the end, so a rollout's many pod events cost a few refreshes, not one each."""
+        key = (namespace, name)
+        with self._locks_guard:
+            if key in self._refreshing:
+                self._dirty.add(key)
+                return Transition()
+            self._refreshing.add(key)
+        try:
+            while True:
+                change = self._refresh_once(namespace, name)
+                with self._locks_guard:
+                    if key not in self._dirty:
+                        return change
+                    self._dirty.discard(key)
+        finally:
+            with self._locks_guard:
+                self._refreshing.discard(key)
+                self._dirty.discard(key)
+
+    def _refresh_once(self, namespace: str, name: str) -> Transition:
         body = self.kube.get_or_none(resources.STACKS.item(namespace, name))
         if body is None or body["metadata"].get("deletionTimestamp"):
             return Transition()

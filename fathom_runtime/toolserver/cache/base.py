@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ class Coalescer:
     async def run(self, key: str, factory: Callable[[], Awaitable[T]]) -> T:
         existing = self._inflight.get(key)
         if existing is not None:
-            return await asyncio.shield(existing)  # type: ignore[return-value]  # same key, same T
+            return cast(T, await asyncio.shield(existing))  # a key always maps to one kind of value
         future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:

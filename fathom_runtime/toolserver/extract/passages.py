@@ -32,7 +32,8 @@ def rank_passages(text: str, goal: str, *, budget_chars: int = 3000) -> list[str
         ranked = [row[0] for row in db.execute("SELECT rowid FROM p WHERE p MATCH ? ORDER BY bm25(p)", (query,))]
     finally:
         db.close()
-    chosen, used = [], 0
+    chosen: list[int] = []
+    used = 0
     for index in ranked:
         if used + len(blocks[index]) > budget_chars and chosen:
             break
