@@ -18,7 +18,7 @@ from fathom_runtime.toolserver.fetch.http import FetchError
 from fathom_runtime.toolserver.format import format_extraction, format_hits, format_page
 from fathom_runtime.toolserver.guard.ssrf import EgressRefused
 from fathom_runtime.toolserver.metrics import ToolMetrics
-from fathom_runtime.toolserver.search.base import Hit, SearchBackend, SearchError
+from fathom_runtime.toolserver.search.base import SearchBackend, SearchError
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +106,12 @@ class Tools:
         query = _squash(query)
         key = cache_key("search", self.search_backend.name, str(top_k), query)
 
-        async def compute() -> list[dict[str, str]]:
-            return [asdict(hit) for hit in await self.search_backend.search(query, top_k)]
+        async def compute() -> dict[str, Any]:
+            hits = await self.search_backend.search(query, top_k)
+            return {"result": format_hits(query, hits), "hits": [asdict(hit) for hit in hits]}
 
-        hits, cached = await self._cached("search", key, self._search_ttl, compute)
-        return ToolResult(
-            format_hits(query, [Hit(**h) for h in hits]), cached=cached, source=self.search_backend.name, hits=hits
-        )
+        value, cached = await self._cached("search", key, self._search_ttl, compute)
+        return ToolResult(value["result"], cached=cached, source=self.search_backend.name, hits=value["hits"])
 
     async def web_search(self, query: str) -> ToolResult:
         return await self.search_urls(query, 10)

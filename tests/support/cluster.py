@@ -203,6 +203,8 @@ def _start(name: str, kubeconfig: Path) -> None:
         "create", "cluster",
         "--name", name,
         "--runtime", "binary",
+        # Many objects at once (benchmarks, parallel rollouts): the default client QPS limits only slow things down.
+        "--disable-qps-limits",
         "--kubeconfig", str(kubeconfig),
         "--etcd-binary", str(bins / "etcd"),
         "--kube-apiserver-binary", str(bins / "kube-apiserver"),
