@@ -42,7 +42,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--url", default="http://127.0.0.1:8900", help="orchestrator base URL")
     evaluate.add_argument("--out", help="results JSONL (resumed by id when it exists)")
 
-    _add_service_options(sub.add_parser("orchestrator", help="run the research API service"), 8900)
+    _add_service_options(
+        sub.add_parser(
+            "orchestrator",
+            help="run the research API service",
+            description="The research API and agent loop. Configured by FATHOM_* variables: "
+            "FATHOM_SEARCH_MODEL_URL, FATHOM_SYNTHESIZER_MODEL_URL, FATHOM_MODEL_API (generate|completions), "
+            "FATHOM_TOOLSERVER_URLS, FATHOM_DATABASE_URL, FATHOM_MAX_TURNS, ... (docs/orchestrator.md).",
+        ),
+        8900,
+    )
     _add_service_options(
         sub.add_parser(
             "toolserver",
@@ -73,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_orchestrator(args: argparse.Namespace) -> int:
+    from fathom_runtime.cli import serve
+
+    return serve.run_orchestrator(args)
+
+
 def _run_toolserver(args: argparse.Namespace) -> int:
     from fathom_runtime.cli import serve
 
@@ -88,7 +103,7 @@ def _run_operator(args: argparse.Namespace) -> int:
 HANDLERS: dict[str, Handler] = {
     "research": _not_implemented,
     "eval": _not_implemented,
-    "orchestrator": _not_implemented,
+    "orchestrator": _run_orchestrator,
     "toolserver": _run_toolserver,
     "operator": _run_operator,
 }

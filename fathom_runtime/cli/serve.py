@@ -23,3 +23,17 @@ def run_toolserver(args: argparse.Namespace) -> int:
         return 2
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
+
+
+def run_orchestrator(args: argparse.Namespace) -> int:
+    from fathom_runtime.orchestrator.app import create_app
+    from fathom_runtime.orchestrator.settings import OrchestratorSettings
+
+    jsonlog.configure(args.log_level)
+    try:
+        settings = OrchestratorSettings()
+    except ValidationError as exc:
+        sys.stderr.write(f"fathom orchestrator: invalid configuration:\n{exc}\n")
+        return 2
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0

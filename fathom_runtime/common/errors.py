@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
-def error_response(status: int, type_: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"type": type_, "message": message, **extra}}, status_code=status)
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    """`code` is stable (clients branch on it); `type` repeats it for OpenAI-style clients."""
+    return JSONResponse({"error": {"code": code, "type": code, "message": message, **extra}}, status_code=status)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:

@@ -1,0 +1,114 @@
+"""Calls the tool servers for the agent: one round's calls run concurrently (bounded), each against a pool of
+tool server replicas with failover when a replica is unreachable. A failing call becomes error text for the
+model; it never raises into the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from fathom_runtime.protocol.toolcalls import ToolCall, ToolCallError
+
+
+@dataclass
+class ToolOutcome:
+    raw: str
+    name: str
+    arguments: dict[str, Any]
+    ok: bool
+    text: str  # what goes into the <tool_response> block
+    seconds: float = 0.0
+    source: str = ""
+    urls: list[str] = field(default_factory=list)  # URLs the agent saw through this call
+
+
+def _error_text(message: str) -> str:
+    return f"Error: {message}"
+
+
+class ToolPool:
+    def __init__(self, client: httpx.AsyncClient, urls: Sequence[str], *, concurrency: int, timeout: float) -> None:
+        if not urls:
+            raise ValueError("at least one tool server URL is needed (FATHOM_TOOLSERVER_URLS)")
+        self._client, self._urls, self._timeout = client, list(urls), timeout
+        self._next = itertools.cycle(range(len(self._urls)))
+        self._limit = concurrency
+
+    async def _call_once(self, url: str, call: ToolCall) -> httpx.Response:
+        return await self._client.post(f"{url}/v1/tools/{call.name}", json=call.arguments, timeout=self._timeout)
+
+    async def call(self, call: ToolCall) -> ToolOutcome:
+        """One tool call: replicas in round-robin order, moving on only when one is unreachable or broken."""
+        started = time.perf_counter()
+        start = next(self._next)
+        problems = []
+        for offset in range(len(self._urls)):
+            url = self._urls[(start + offset) % len(self._urls)]
+            try:
+                response = await self._call_once(url, call)
+            except httpx.TransportError as exc:
+                problems.append(f"{url}: {type(exc).__name__}")
+                continue
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and response.status_code == 200 and isinstance(body.get("result"), str):
+                urls = [hit["url"] for hit in body.get("hits", []) if isinstance(hit, dict) and "url" in hit]
+                if call.name == "query_url":
+                    urls.append(call.arguments["url"])
+                return ToolOutcome(
+                    call.raw,
+                    call.name,
+                    call.arguments,
+                    True,
+                    body["result"],
+                    time.perf_counter() - started,
+                    str(body.get("source", "")),
+                    urls,
+                )
+            if isinstance(body, dict) and isinstance(body.get("error"), dict):  # the tool's own answer: no failover
+                message = str(body["error"].get("message", "tool failed"))
+                return ToolOutcome(
+                    call.raw, call.name, call.arguments, False, _error_text(message), time.perf_counter() - started
+                )
+            problems.append(f"{url}: HTTP {response.status_code}")
+        return ToolOutcome(
+            call.raw,
+            call.name,
+            call.arguments,
+            False,
+            _error_text("no tool server could run the call (" + "; ".join(problems) + ")"),
+            time.perf_counter() - started,
+        )
+
+    async def run_round(self, calls: Sequence[ToolCall | ToolCallError]) -> list[ToolOutcome]:
+        """Every call of a round, concurrently (at most `concurrency` at once); results in call order."""
+        gate = asyncio.Semaphore(self._limit)
+
+        async def one(call: ToolCall | ToolCallError) -> ToolOutcome:
+            if isinstance(call, ToolCallError):
+                return ToolOutcome(call.raw, "", {}, False, _error_text(call.message))
+            async with gate:
+                try:
+                    async with asyncio.timeout(self._timeout):
+                        return await self.call(call)
+                except TimeoutError:
+                    return ToolOutcome(
+                        call.raw,
+                        call.name,
+                        call.arguments,
+                        False,
+                        _error_text(f"{call.name} timed out after {self._timeout:g}s"),
+                        self._timeout,
+                    )
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(call)) for call in calls]
+        return [task.result() for task in tasks]

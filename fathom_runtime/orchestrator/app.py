@@ -1,0 +1,90 @@
+"""create_app(settings): the orchestrator. Its lifespan opens the database (migrating the schema), the HTTP client
+shared by model and tool calls, and the run manager (recovering runs a crash left behind); nothing at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request, Response
+
+from fathom_runtime.common.errors import error_response, install_error_handlers
+from fathom_runtime.llm.client import ModelClient
+from fathom_runtime.orchestrator.agent.toolpool import ToolPool
+from fathom_runtime.orchestrator.jobs import store
+from fathom_runtime.orchestrator.jobs.runner import RunManager
+from fathom_runtime.orchestrator.metrics import RunMetrics
+from fathom_runtime.orchestrator.routes import events, health, openai, research
+from fathom_runtime.orchestrator.settings import OrchestratorSettings
+
+logger = logging.getLogger(__name__)
+
+
+def model_client(http: httpx.AsyncClient, settings: OrchestratorSettings, url: str, name: str) -> ModelClient:
+    return ModelClient(
+        http,
+        url,
+        api=settings.model_api,
+        model=name,
+        timeout=settings.model_timeout_seconds,
+        backoff=settings.model_retry_backoff_seconds,
+    )
+
+
+def create_app(settings: OrchestratorSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logger.info("orchestrator settings: %s", settings.masked(), extra={"component": "orchestrator"})
+        limits = httpx.Limits(max_connections=max(100, settings.max_concurrent_runs * 2), max_keepalive_connections=100)
+        http = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(settings.model_timeout_seconds, connect=10.0))
+        engine = store.make_engine(settings.database_url)
+        metrics = RunMetrics()
+        runs = RunManager(
+            engine=engine,
+            settings=settings,
+            search_model=ModelClient(
+                http,
+                settings.search_model_url,
+                api=settings.model_api,
+                model=settings.search_model_name,
+                timeout=settings.model_timeout_seconds,
+            ),
+            synthesizer=ModelClient(
+                http,
+                settings.synthesizer_model_url,
+                api=settings.model_api,
+                model=settings.synthesizer_model_name,
+                timeout=settings.model_timeout_seconds,
+            ),
+            tools=ToolPool(
+                http,
+                settings.toolserver_urls,
+                concurrency=settings.tool_concurrency,
+                timeout=settings.tool_timeout_seconds,
+            ),
+            metrics=metrics,
+        )
+        app.state.settings, app.state.http, app.state.metrics, app.state.runs = settings, http, metrics, runs
+        await runs.start()
+        try:
+            yield
+        finally:
+            await runs.stop()
+            await http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="Fathom research API", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_body_bytes:
+            return error_response(413, "body_too_large", f"request body over {settings.max_body_bytes} bytes")
+        return await call_next(request)
+
+    for router in (research.router, events.router, openai.router, health.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,148 @@
+"""Data access for runs and events: keyword-only async functions that take the engine. SQLite (WAL) by default,
+PostgreSQL by DSN. SQLAlchemy errors are translated to StoreError here."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from fathom_runtime.orchestrator.jobs.tables import SCHEMA_STEPS, SCHEMA_VERSION, events, metadata, runs, schema_version
+
+ACTIVE = ("queued", "running")
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+class StoreError(Exception):
+    """The database failed."""
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(connection: Any, _: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    try:
+        async with engine.begin() as connection:
+            yield connection
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
+
+
+async def migrate(*, engine: AsyncEngine) -> int:
+    """Bring the schema to SCHEMA_VERSION, one versioned step at a time; returns the version."""
+    async with transaction(engine) as connection:
+        await connection.run_sync(lambda sync: schema_version.create(sync, checkfirst=True))
+        current = (await connection.execute(select(schema_version.c.version))).scalar()
+        if current is None:
+            await connection.execute(insert(schema_version).values(version=0))
+            current = 0
+        for step in SCHEMA_STEPS[current:]:
+            await connection.run_sync(lambda sync, tables=step: metadata.create_all(sync, tables=tables))
+        await connection.execute(update(schema_version).values(version=SCHEMA_VERSION))
+    return SCHEMA_VERSION
+
+
+async def insert_run(*, engine: AsyncEngine, record: dict[str, Any]) -> None:
+    async with transaction(engine) as connection:
+        await connection.execute(
+            insert(runs).values(
+                id=record["id"],
+                status=record["status"],
+                mode=record["mode"],
+                created_at=record["created_ts"],
+                heartbeat_at=time.time(),
+                record=json.dumps(record),
+            )
+        )
+
+
+async def save_run(*, engine: AsyncEngine, record: dict[str, Any]) -> None:
+    async with transaction(engine) as connection:
+        await connection.execute(
+            update(runs)
+            .where(runs.c.id == record["id"])
+            .values(status=record["status"], heartbeat_at=time.time(), record=json.dumps(record))
+        )
+
+
+async def heartbeat(*, engine: AsyncEngine, run_ids: list[str]) -> None:
+    if not run_ids:
+        return
+    async with transaction(engine) as connection:
+        await connection.execute(update(runs).where(runs.c.id.in_(run_ids)).values(heartbeat_at=time.time()))
+
+
+async def get_run(*, engine: AsyncEngine, run_id: str) -> dict[str, Any] | None:
+    async with transaction(engine) as connection:
+        row = (await connection.execute(select(runs.c.record).where(runs.c.id == run_id))).first()
+    return json.loads(row[0]) if row else None
+
+
+async def list_runs(
+    *, engine: AsyncEngine, status: str | None, limit: int, before: float | None
+) -> list[dict[str, Any]]:
+    """Newest first; `before` is the creation time of the last item of the previous page."""
+    query = select(runs.c.record).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(runs.c.status == status)
+    if before is not None:
+        query = query.where(runs.c.created_at < before)
+    async with transaction(engine) as connection:
+        rows = (await connection.execute(query)).all()
+    return [json.loads(row[0]) for row in rows]
+
+
+async def append_event(*, engine: AsyncEngine, run_id: str, seq: int, type_: str, data: dict[str, Any]) -> None:
+    async with transaction(engine) as connection:
+        await connection.execute(
+            insert(events).values(run_id=run_id, seq=seq, type=type_, data=json.dumps(data), created_at=time.time())
+        )
+
+
+async def events_after(*, engine: AsyncEngine, run_id: str, after: int, limit: int = 500) -> list[dict[str, Any]]:
+    query = (
+        select(events.c.seq, events.c.type, events.c.data)
+        .where(events.c.run_id == run_id, events.c.seq > after)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
+    async with transaction(engine) as connection:
+        rows = (await connection.execute(query)).all()
+    return [{"seq": seq, "type": type_, "data": json.loads(data)} for seq, type_, data in rows]
+
+
+async def last_event_seq(*, engine: AsyncEngine, run_id: str) -> int:
+    async with transaction(engine) as connection:
+        rows = (
+            await connection.execute(
+                select(events.c.seq).where(events.c.run_id == run_id).order_by(events.c.seq.desc()).limit(1)
+            )
+        ).all()
+    return int(rows[0][0]) if rows else 0
+
+
+async def stale_runs(*, engine: AsyncEngine, older_than: float) -> list[dict[str, Any]]:
+    """Queued or running runs whose owner stopped proving it is alive before `older_than` (epoch seconds)."""
+    query = select(runs.c.record).where(runs.c.status.in_(ACTIVE), runs.c.heartbeat_at < older_than)
+    async with transaction(engine) as connection:
+        rows = (await connection.execute(query)).all()
+    return [json.loads(row[0]) for row in rows]

@@ -1,0 +1,1 @@
+"""HTTP routes of the orchestrator; only these translate domain errors to statuses."""

@@ -1,0 +1,72 @@
+"""Orchestrator settings from FATHOM_* environment variables (the names the operator injects)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class OrchestratorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FATHOM_", extra="ignore")
+
+    search_model_url: str = Field(default="http://127.0.0.1:8902", description="Search model server base URL.")
+    synthesizer_model_url: str = Field(default="http://127.0.0.1:8903", description="Synthesizer base URL.")
+    model_api: Literal["generate", "completions"] = Field(
+        default="generate", description="generate (SGLang native) or completions (OpenAI-compatible)."
+    )
+    search_model_name: str = Field(default="Fathom-Search-4B", description="Model name sent to completions APIs.")
+    synthesizer_model_name: str = Field(default="Fathom-Synthesizer-4B", description="Synthesizer model name.")
+    toolserver_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8904"], description="Tool server base URLs (comma-separated)."
+    )
+    database_url: str = Field(default="sqlite+aiosqlite:///./fathom.db", description="SQLAlchemy async URL.")
+
+    max_turns: int = Field(default=64, ge=1, le=1024, description="Agent rounds per run.")
+    max_context_tokens: int = Field(default=40960, ge=1024, description="Context budget of the search model.")
+    temperature: float = Field(default=0.6, ge=0, le=2, description="Search model temperature.")
+    repetition_penalty: float = Field(default=1.05, ge=0.5, le=2, description="Repetition penalty.")
+    synthesis_temperature: float = Field(default=0.4, ge=0, le=2)
+    synthesis_max_new_tokens: int = Field(default=10_000, ge=256)
+    synthesis_context_tokens: int = Field(default=81_920, ge=4096, description="Synthesizer context length.")
+    model_timeout_seconds: float = Field(default=600, gt=0, description="Timeout of one model call.")
+    model_retry_backoff_seconds: float = Field(default=0.5, ge=0, description="First retry delay (doubles, jittered).")
+
+    max_concurrent_runs: int = Field(default=256, ge=1, description="Runs executing at once in this process.")
+    max_queued_runs: int = Field(default=1024, ge=0, description="Runs waiting beyond that; more get HTTP 429.")
+    max_question_chars: int = Field(default=8000, ge=10)
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    default_deadline_seconds: int = Field(default=1800, ge=1)
+    max_deadline_seconds: int = Field(default=7200, ge=1)
+    tool_concurrency: int = Field(default=8, ge=1, description="Tool calls of one round running at once.")
+    tool_timeout_seconds: float = Field(default=150, gt=0, description="Timeout of one tool call.")
+    citation_mode: Literal["mark", "strip", "leave"] = Field(
+        default="mark", description="What to do with report citations the agent never saw."
+    )
+    search_prompt_file: str | None = Field(default=None, description="Replaces the built-in search system prompt.")
+    synthesis_prompt_file: str | None = Field(default=None, description="Replaces the built-in synthesis prompt.")
+    heartbeat_seconds: float = Field(default=15, gt=0, description="How often running runs prove they are alive.")
+
+    @field_validator("toolserver_urls", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    def prompt(self, which: Literal["search", "synthesis"]) -> str:
+        override = self.search_prompt_file if which == "search" else self.synthesis_prompt_file
+        if override:
+            return Path(override).read_text(encoding="utf-8")
+        name = "search_system.md" if which == "search" else "synthesis_system.md"
+        return resources.files("fathom_runtime.prompts").joinpath(name).read_text(encoding="utf-8")
+
+    def masked(self) -> dict[str, object]:
+        values = self.model_dump()
+        if "@" in values["database_url"]:  # user:password@host: never log the password
+            scheme, _, rest = values["database_url"].partition("://")
+            values["database_url"] = f"{scheme}://***@{rest.rsplit('@', 1)[-1]}"
+        return values
