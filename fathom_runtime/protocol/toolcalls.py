@@ -45,8 +45,8 @@ TOOL_SCHEMAS: list[dict[str, Any]] = [
         },
     },
 ]
-REQUIRED = {"search_urls": {"query": str}, "query_url": {"url": str, "goal": str}}
-OPTIONAL = {"search_urls": {"top_k": int}, "query_url": {}}
+REQUIRED: dict[str, dict[str, type]] = {"search_urls": {"query": str}, "query_url": {"url": str, "goal": str}}
+OPTIONAL: dict[str, dict[str, type]] = {"search_urls": {"top_k": int}, "query_url": {}}
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _tags_balanced(text: str) -> bool:
 def _validate(raw: str) -> ToolCall | ToolCallError:
     try:
         payload = json.loads(raw.strip())
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return ToolCallError(raw, f"the tool call is not valid JSON ({exc.msg} at position {exc.pos})")
     if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
         return ToolCallError(raw, 'a tool call must be {"name": <function-name>, "arguments": {...}}')

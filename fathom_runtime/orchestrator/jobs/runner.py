@@ -99,7 +99,8 @@ class RunManager:
     # lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
         await store.migrate(engine=self.engine)
-        await self.recover(older_than=time.time())
+        # Other replicas may share the database: only runs whose owner stopped heartbeating are orphans.
+        await self.recover(older_than=time.time() - self.orphan_after)
         self.journal.start()
         self._background.append(asyncio.create_task(self._heartbeats(), name="heartbeats"))
 
@@ -131,13 +132,16 @@ class RunManager:
             logger.warning("marked orphaned run %s failed", record["id"], extra={"research_id": record["id"]})
         return len(orphans)
 
+    @property
+    def orphan_after(self) -> float:
+        return 4 * self.settings.heartbeat_seconds
+
     async def _heartbeats(self) -> None:
-        interval = self.settings.heartbeat_seconds
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self.settings.heartbeat_seconds)
             try:
                 await store.heartbeat(engine=self.engine, run_ids=list(self._runs))
-                await self.recover(older_than=time.time() - 4 * interval)
+                await self.recover(older_than=time.time() - self.orphan_after)
             except store.StoreError as exc:
                 logger.error("heartbeat failed: %s", exc)
 

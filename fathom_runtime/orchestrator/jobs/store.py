@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -47,6 +47,10 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         raise StoreError(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
 
 
+def _create_tables(sync_connection: Any, tables: list[Table]) -> None:
+    metadata.create_all(sync_connection, tables=tables)
+
+
 async def migrate(*, engine: AsyncEngine) -> int:
     """Bring the schema to SCHEMA_VERSION, one versioned step at a time; returns the version."""
     async with transaction(engine) as connection:
@@ -56,7 +60,7 @@ async def migrate(*, engine: AsyncEngine) -> int:
             await connection.execute(insert(schema_version).values(version=0))
             current = 0
         for step in SCHEMA_STEPS[current:]:
-            await connection.run_sync(lambda sync, tables=step: metadata.create_all(sync, tables=tables))
+            await connection.run_sync(_create_tables, step)
         await connection.execute(update(schema_version).values(version=SCHEMA_VERSION))
     return SCHEMA_VERSION
 
