@@ -16,4 +16,4 @@ def readable_trace(trace: str) -> str:
     for marker, label in _SPEAKERS.items():
         text = text.replace(marker, label)
     text = text.replace(TOOL_RESPONSE_OPEN, "[TOOL RESPONSE]\n").replace(TOOL_RESPONSE_CLOSE, "[END TOOL RESPONSE]")
-    return text.replace(IM_END, "").strip()
+    return re.sub(r"\n{3,}", "\n\n", text.replace(IM_END, "")).strip()

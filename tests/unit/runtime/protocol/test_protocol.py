@@ -1,0 +1,119 @@
+"""Protocol facts (fathom-protocol.md §2, §4): ChatML shapes, tool-call parsing, boxed answers, transcripts and
+citation checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from fathom_runtime.protocol import chatml
+from fathom_runtime.protocol.answers import extract_boxed, fallback_answer
+from fathom_runtime.protocol.citations import check_citations
+from fathom_runtime.protocol.toolcalls import ToolCall, ToolCallError, parse_tool_calls
+from fathom_runtime.protocol.transcript import readable_trace
+
+
+def test_first_prompt_pre_opens_the_assistant_with_think() -> None:
+    assert chatml.first_prompt("SYS", "Q?") == (
+        "<|im_start|>system\nSYS<|im_end|>\n<|im_start|>user\nQ?<|im_end|>\n<|im_start|>assistant\n<think>"
+    )
+
+
+def test_tool_responses_are_one_user_turn_in_call_order() -> None:
+    turn = chatml.tool_responses_turn([("CALL1", "R1"), ("CALL2", "R2")])
+    assert turn == (
+        "\n<|im_start|>user\n<tool_response>CALL1\nR1\n</tool_response>\n<tool_response>CALL2\nR2\n</tool_response>\n"
+        "<|im_end|>\n<|im_start|>assistant\n<think>"
+    )
+    assert chatml.close_assistant_turn("text") == "text<|im_end|>"
+
+
+def test_calls_are_parsed_in_order_with_their_raw_text() -> None:
+    text = (
+        'think</think><tool_call>\n{"name": "search_urls", "arguments": {"query": "a", "top_k": 3}}\n</tool_call>'
+        '<tool_call>{"name": "query_url", "arguments": "{\\"url\\": \\"https://x\\", \\"goal\\": \\"g\\"}"}'
+        "</tool_call>"
+    )
+    calls = parse_tool_calls(text).calls
+    assert calls[0] == ToolCall(
+        '\n{"name": "search_urls", "arguments": {"query": "a", "top_k": 3}}\n',
+        "search_urls",
+        {"query": "a", "top_k": 3},
+    )
+    assert isinstance(calls[1], ToolCall) and calls[1].arguments == {"url": "https://x", "goal": "g"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<tool_call>{oops}</tool_call>", "not valid JSON"),
+        ('<tool_call>{"name": "rm", "arguments": {}}</tool_call>', "unknown function 'rm'"),
+        ('<tool_call>{"arguments": {}}</tool_call>', '{"name": <function-name>'),
+        (
+            '<tool_call>{"name": "search_urls", "arguments": {"query": ""}}</tool_call>',
+            "non-empty str argument 'query'",
+        ),
+        ('<tool_call>{"name": "search_urls", "arguments": {"query": "a", "top_k": "5"}}</tool_call>', "must be int"),
+        (
+            '<tool_call>{"name": "search_urls", "arguments": {"query": "a", "depth": 2}}</tool_call>',
+            "no argument(s) depth",
+        ),
+        ('<tool_call>{"name": "query_url", "arguments": ["a"]}</tool_call>', "arguments must be a JSON object"),
+    ],
+)
+def test_invalid_calls_become_errors(text: str, message: str) -> None:
+    (call,) = parse_tool_calls(text).calls
+    assert isinstance(call, ToolCallError) and message in call.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["<tool_call>{}", "</tool_call>{}<tool_call>", "<tool_call><tool_call>{}</tool_call></tool_call>", "a</tool_call>"],
+)
+def test_unbalanced_rounds_are_rejected_whole(text: str) -> None:
+    (call,) = parse_tool_calls(text).calls
+    assert isinstance(call, ToolCallError) and "unbalanced" in call.message
+
+
+def test_no_tags_means_no_calls() -> None:
+    assert not parse_tool_calls("I am done. \\boxed{4}").has_calls
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("so \\boxed{42}.", "42"),
+        ("first \\boxed{1} then \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
+        ("\\boxed{a {nested} b}", "a {nested} b"),
+        ("\\fbox{Paris}", "Paris"),
+        ("\\boxed Paris", "Paris"),
+        ("\\boxed{unclosed", None),
+        ("no answer here", None),
+        ("\\boxed{old} and later \\fbox{new}", "new"),
+    ],
+)
+def test_boxed_answers(text: str, answer: str | None) -> None:
+    assert extract_boxed(text) == answer
+
+
+def test_fallback_is_the_tail_like_the_reference() -> None:
+    assert fallback_answer("x" * 300 + "END", 5) == "xxEND"
+
+
+def test_trace_becomes_readable_without_the_system_block() -> None:
+    trace = chatml.first_prompt("SECRET SYSTEM", "Q?") + "plan</think><tool_call>c</tool_call><|im_end|>"
+    trace += chatml.tool_responses_turn([("c", "result")]) + "done \\boxed{x}<|im_end|>"
+    text = readable_trace(trace)
+    assert "SECRET SYSTEM" not in text and "<|im_" not in text
+    assert text.startswith("[USER]\nQ?\n\n[ASSISTANT]\n<think>plan</think>")
+    assert "\n\n\n" not in text
+    assert "[TOOL RESPONSE]\nc\nresult\n[END TOOL RESPONSE]" in text
+
+
+def test_citations_are_checked_against_seen_urls() -> None:
+    report = "A [https://Seen.example/a/]. B [https://ghost.example/b]. A again [https://seen.example/a]."
+    marked = check_citations(report, ["https://seen.example/a"], "mark")
+    assert marked.verified == ["https://Seen.example/a/", "https://seen.example/a"]
+    assert marked.unverified == ["https://ghost.example/b"]
+    assert "[https://ghost.example/b] (unverified)" in marked.report
+    assert "ghost" not in check_citations(report, ["https://seen.example/a"], "strip").report
+    assert check_citations(report, [], "leave").report == report
