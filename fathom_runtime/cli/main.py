@@ -11,11 +11,6 @@ from fathom_runtime import __version__
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _not_implemented(args: argparse.Namespace) -> int:
-    sys.stderr.write(f"fathom {args.command}: not implemented yet\n")
-    return 2
-
-
 def _add_service_options(parser: argparse.ArgumentParser, default_port: int) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=default_port, help="port to bind (default: %(default)s)")
@@ -36,11 +31,22 @@ def build_parser() -> argparse.ArgumentParser:
     research.add_argument("--url", default="http://127.0.0.1:8900", help="orchestrator base URL")
     research.add_argument("--mode", choices=["search", "deepresearch"], default="search")
     research.add_argument("-o", "--output", help="write the report (or answer) to this file")
+    research.add_argument("--max-turns", type=int, help="agent rounds (default: the orchestrator's)")
 
-    evaluate = sub.add_parser("eval", help="run a JSONL benchmark (id, question, answer) through the agent")
+    evaluate = sub.add_parser(
+        "eval",
+        help="run a JSONL benchmark (id, question, answer) through the agent",
+        description="Runs every row through the search agent, judges each answer, writes one result row per "
+        "example (resuming by id) and prints the accuracy.",
+    )
     evaluate.add_argument("dataset", help="path of a JSONL file with id, question and answer")
     evaluate.add_argument("--url", default="http://127.0.0.1:8900", help="orchestrator base URL")
-    evaluate.add_argument("--out", help="results JSONL (resumed by id when it exists)")
+    evaluate.add_argument("--out", help="results JSONL (default: <dataset>.results.jsonl; resumed by id)")
+    evaluate.add_argument("--workers", type=int, default=8, help="questions in flight at once")
+    evaluate.add_argument("--limit", type=int, help="only the first N rows")
+    evaluate.add_argument("--judge-url", help="OpenAI-compatible base URL (…/v1) of an LLM judge")
+    evaluate.add_argument("--judge-model", default="gpt-4.1-mini", help="model name of the judge")
+    evaluate.add_argument("--judge-key-env", default="OPENAI_API_KEY", help="variable holding the judge's key")
 
     _add_service_options(
         sub.add_parser(
@@ -82,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_research(args: argparse.Namespace) -> int:
+    from fathom_runtime.cli import research
+
+    return research.run(args)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from fathom_runtime.cli import evaluate
+
+    return evaluate.run(args)
+
+
 def _run_orchestrator(args: argparse.Namespace) -> int:
     from fathom_runtime.cli import serve
 
@@ -101,8 +119,8 @@ def _run_operator(args: argparse.Namespace) -> int:
 
 
 HANDLERS: dict[str, Handler] = {
-    "research": _not_implemented,
-    "eval": _not_implemented,
+    "research": _run_research,
+    "eval": _run_eval,
     "orchestrator": _run_orchestrator,
     "toolserver": _run_toolserver,
     "operator": _run_operator,

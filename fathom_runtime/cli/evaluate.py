@@ -1,0 +1,137 @@
+"""`fathom eval`: a benchmark JSONL ({id, question, answer}) through the search agent, like the reference harness:
+the boxed answer (else the last 200 characters), a judge verdict per row, one result row per example, resume by
+id, many workers. Without --judge-url the judge is a normalised containment match."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+import unicodedata
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from fathom_runtime.protocol.answers import fallback_answer
+
+JUDGE_PROMPT = """Decide whether a predicted answer matches the gold answer to a question. Minor differences in
+wording, formatting or units do not matter; missing or contradicting facts do.
+Question: {question}
+Gold answer: {gold}
+Predicted answer: {prediction}
+Reply with exactly one word: correct or incorrect."""
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text).split())
+
+
+def containment_judge(gold: str, prediction: str | None) -> str:
+    """'correct' when the normalised gold answer appears in the normalised prediction. Pure."""
+    if not prediction:
+        return "incorrect"
+    return "correct" if normalise(gold) and normalise(gold) in normalise(prediction) else "incorrect"
+
+
+def done_ids(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    return {json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+async def llm_judge(
+    client: httpx.AsyncClient, url: str, model: str, key: str | None, row: dict[str, Any], prediction: str
+) -> str:
+    prompt = JUDGE_PROMPT.format(question=row["question"], gold=row["answer"], prediction=prediction)
+    response = await client.post(
+        f"{url.rstrip('/')}/chat/completions",
+        headers={"Authorization": f"Bearer {key}"} if key else {},
+        json={"model": model, "temperature": 0, "messages": [{"role": "user", "content": prompt}]},
+    )
+    response.raise_for_status()
+    verdict = response.json()["choices"][0]["message"]["content"].strip().lower()
+    return "incorrect" if "incorrect" in verdict else "correct" if "correct" in verdict else "unjudged"
+
+
+async def evaluate(
+    args: argparse.Namespace, rows: list[dict[str, Any]], out_path: Path, err: TextIO
+) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    gate = asyncio.Semaphore(args.workers)
+    lock = asyncio.Lock()
+    key = os.environ.get(args.judge_key_env) if args.judge_url else None
+    async with httpx.AsyncClient(base_url=args.url, timeout=None) as client:
+
+        async def one(row: dict[str, Any]) -> None:
+            async with gate:
+                response = await client.post(
+                    "/v1/research", params={"wait": "true"}, json={"question": row["question"], "mode": "search"}
+                )
+                record = response.json()
+                final = record.get("answer")
+                trace = record.get("trace") or ""
+                prediction = final if final is not None else (fallback_answer(trace) if trace else None)
+                if args.judge_url and prediction:
+                    judgement = await llm_judge(client, args.judge_url, args.judge_model, key, row, prediction)
+                else:
+                    judgement = containment_judge(str(row["answer"]), prediction)
+                result = {
+                    "id": row["id"],
+                    "question": row["question"],
+                    "gold": row["answer"],
+                    "prediction": prediction,
+                    "boxed": final is not None,
+                    "judgement": judgement,
+                    "status": record.get("status", f"http {response.status_code}"),
+                    "turns": record.get("turns"),
+                    "research_id": record.get("id"),
+                }
+                async with lock:
+                    with out_path.open("a", encoding="utf-8") as out:
+                        out.write(json.dumps(result) + "\n")
+                    results.append(result)
+                    err.write(f"[{len(results)}/{len(rows)}] {row['id']}: {judgement}\n")
+
+        await asyncio.gather(*(one(row) for row in rows))
+    return results
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    dataset = Path(args.dataset)
+    if not dataset.exists():
+        err.write(f"fathom eval: no such dataset {dataset}\n")
+        return 2
+    out_path = Path(args.out) if args.out else dataset.with_suffix(".results.jsonl")
+    rows = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = rows[: args.limit] if args.limit else rows
+    finished = done_ids(out_path)
+    todo = [row for row in rows if row["id"] not in finished]
+    err.write(f"{len(rows)} rows, {len(finished & {r['id'] for r in rows})} already done, {len(todo)} to run\n")
+    try:
+        asyncio.run(evaluate(args, todo, out_path, err))
+    except httpx.TransportError as exc:
+        err.write(f"fathom eval: cannot reach the orchestrator at {args.url}: {type(exc).__name__}\n")
+        return 2
+    wanted = {row["id"] for row in rows}
+    judged = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    judged = [r for r in judged if r["id"] in wanted]
+    correct = sum(r["judgement"] == "correct" for r in judged)
+    accuracy = correct / len(judged) if judged else 0.0
+    out.write(
+        json.dumps(
+            {
+                "dataset": dataset.name,
+                "examples": len(judged),
+                "correct": correct,
+                "accuracy": round(accuracy, 4),
+                "results": str(out_path),
+            }
+        )
+        + "\n"
+    )
+    return 0
