@@ -63,8 +63,14 @@ def run_round(kube: client.ApiClient, kubeconfig: Path, count: int, steady: floa
         _wait(lambda: len(stacks.children(kube, namespace, None)) >= count * CHILDREN_PER_STACK, 600)
         created_at = time.monotonic() - start
         ready_at = created_at + _wait(
-            lambda: all(stacks.is_ready(s) for s in custom.list_namespaced_custom_object(
-                "fathom.dev", "v1alpha1", namespace, "deepresearchstacks")["items"]), 900)  # fmt: skip
+            lambda: all(
+                stacks.is_ready(s)
+                for s in custom.list_namespaced_custom_object(
+                    "fathom.dev", "v1alpha1", namespace, "deepresearchstacks"
+                )["items"]
+            ),
+            900,
+        )
         time.sleep(5)  # let the last pod and status events drain before the steady window opens
         writes_before = operator.metric("fathom_operator_write_requests_total")
         versions_before = _versions(kube, custom, namespace)
@@ -99,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
 
     kubeconfig = cluster.up(args.cluster)
     extra = [cluster.build_node(f"gpu-node-{i}", cluster.GPUS_PER_NODE) for i in range(2, 2 + EXTRA_GPU_NODES)]
-    cluster.kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List",
-                                                                      "items": extra}))  # fmt: skip
+    cluster.kubectl(
+        kubeconfig, "apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": extra})
+    )
     repo = Path(__file__).resolve().parents[1]
     cluster.kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(repo / "crds"))
     cluster.kubectl(kubeconfig, "wait", "--for=condition=Established", "crd/deepresearchstacks.fathom.dev")

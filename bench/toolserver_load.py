@@ -51,8 +51,9 @@ def ok(shape: str, response: httpx.Response) -> bool:
     return shape != "execute" or response.json().get("error") is None
 
 
-async def run_level(target: str, shape: str, scenario: str, clients: int, requests: int, page_base: str,
-                    offset: int) -> dict[str, Any]:  # fmt: skip
+async def run_level(
+    target: str, shape: str, scenario: str, clients: int, requests: int, page_base: str, offset: int
+) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     latencies: list[float] = []
     errors = 0
@@ -77,11 +78,15 @@ async def run_level(target: str, shape: str, scenario: str, clients: int, reques
         elapsed = time.perf_counter() - started
     latencies.sort()
     return {
-        "scenario": scenario, "shape": shape, "clients": clients, "requests": requests, "errors": errors,
+        "scenario": scenario,
+        "shape": shape,
+        "clients": clients,
+        "requests": requests,
+        "errors": errors,
         "throughput_rps": round(requests / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-    }  # fmt: skip
+    }
 
 
 WRK_SCRIPT = """
@@ -118,19 +123,42 @@ def wrk_level(target: str, shape: str, scenario: str, clients: int, seconds: flo
     """One level driven by wrk (C, event-driven): the load generator then costs far less CPU than the server."""
     path, body = request_for(shape, scenario, 0, page_base)
     template = json.dumps(body).replace("%", "%%").replace("page?i=0", "page?i=%d")
-    script = (WRK_SCRIPT.replace("PATH", json.dumps(path)).replace("TEMPLATE", json.dumps(template))
-              .replace("CHECK_BODY", "true" if shape == "execute" else "false"))  # fmt: skip
+    script = (
+        WRK_SCRIPT.replace("PATH", json.dumps(path))
+        .replace("TEMPLATE", json.dumps(template))
+        .replace("CHECK_BODY", "true" if shape == "execute" else "false")
+    )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-    out = subprocess.run(["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{int(seconds)}s", "--timeout", "60s",
-                          "-s", handle.name, target], capture_output=True, text=True, check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{min(2, clients)}",
+            f"-c{clients}",
+            f"-d{int(seconds)}s",
+            "--timeout",
+            "60s",
+            "-s",
+            handle.name,
+            target,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(handle.name)
     summary = json.loads(out.strip().splitlines()[-1])
     return {
-        "scenario": scenario, "shape": shape, "clients": clients, "engine": "wrk", "requests": summary["requests"],
-        "errors": summary["errors"], "throughput_rps": round(summary["requests"] / summary["seconds"], 1),
-        "p50_ms": summary["p50_ms"], "p99_ms": summary["p99_ms"],
-    }  # fmt: skip
+        "scenario": scenario,
+        "shape": shape,
+        "clients": clients,
+        "engine": "wrk",
+        "requests": summary["requests"],
+        "errors": summary["errors"],
+        "throughput_rps": round(summary["requests"] / summary["seconds"], 1),
+        "p50_ms": summary["p50_ms"],
+        "p99_ms": summary["p99_ms"],
+    }
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -142,15 +170,24 @@ def rss_kib(pid: int, field: str = "VmRSS") -> int:
 
 def start_server(site: Site, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     corpus = workdir / "corpus.jsonl"
-    rows = ({"url": f"{site.url}/doc{i}", "title": f"Doc {i}", "text": f"solar inverter efficiency note {i}"}
-            for i in range(50))  # fmt: skip
+    rows = (
+        {"url": f"{site.url}/doc{i}", "title": f"Doc {i}", "text": f"solar inverter efficiency note {i}"}
+        for i in range(50)
+    )
     corpus.write_text("".join(json.dumps(row) + "\n" for row in rows))
     port = free_port()
-    env = os.environ | {"FATHOM_SEARCH_PROVIDER": "local", "FATHOM_LOCAL_CORPUS": str(corpus),
-                        "FATHOM_JINA_ENABLED": "false", "FATHOM_EGRESS_ALLOW": "127.0.0.1",
-                        "FATHOM_MAX_PER_HOST": "256"}  # fmt: skip
-    process = subprocess.Popen([sys.executable, "-m", "fathom_runtime.cli.main", "toolserver", "--port", str(port),
-                                "--log-level", "WARNING"], env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+    env = os.environ | {
+        "FATHOM_SEARCH_PROVIDER": "local",
+        "FATHOM_LOCAL_CORPUS": str(corpus),
+        "FATHOM_JINA_ENABLED": "false",
+        "FATHOM_EGRESS_ALLOW": "127.0.0.1",
+        "FATHOM_MAX_PER_HOST": "256",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fathom_runtime.cli.main", "toolserver", "--port", str(port), "--log-level", "WARNING"],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
     target = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -179,8 +216,9 @@ async def main_async(args: argparse.Namespace) -> int:
                     # Warm-up: fill the cache (search-hit) and the connection pools.
                     await run_level(target, args.shape, scenario, min(clients, 8), 16, page_base, 10_000_000 + offset)
                     if args.engine == "wrk":
-                        result = await asyncio.to_thread(wrk_level, target, args.shape, scenario, clients,
-                                                         args.seconds, page_base)  # fmt: skip
+                        result = await asyncio.to_thread(
+                            wrk_level, target, args.shape, scenario, clients, args.seconds, page_base
+                        )
                     else:
                         result = await run_level(target, args.shape, scenario, clients, requests, page_base, offset)
                     offset += requests
@@ -208,8 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shape", choices=["typed", "execute"], default="typed", help="wire shape of requests")
     parser.add_argument("--page-base", help="base URL of pages the target may fetch (default: a loopback site)")
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 64, 256], help="concurrent clients")
-    parser.add_argument("--scenarios", nargs="+", default=["search-hit", "page-fetch"],
-                        choices=["search-hit", "page-fetch"])  # fmt: skip
+    parser.add_argument(
+        "--scenarios", nargs="+", default=["search-hit", "page-fetch"], choices=["search-hit", "page-fetch"]
+    )
     parser.add_argument("--requests", type=int, default=2000, help="requests per level (at least 4 per client)")
     parser.add_argument(
         "--engine",

@@ -37,29 +37,19 @@ def create_app(settings: OrchestratorSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("orchestrator settings: %s", settings.masked(), extra={"component": "orchestrator"})
-        limits = httpx.Limits(max_connections=max(100, settings.max_concurrent_runs * 2), max_keepalive_connections=100)
-        http = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(settings.model_timeout_seconds, connect=10.0))
+        # One client per upstream: httpcore scans its whole pool on every request, so pools stay small and separate.
+        limits = httpx.Limits(max_connections=max(100, settings.max_concurrent_runs), max_keepalive_connections=64)
+        timeout = httpx.Timeout(settings.model_timeout_seconds, connect=10.0)
+        http, model_http, tool_http = (httpx.AsyncClient(limits=limits, timeout=timeout) for _ in range(3))
         engine = store.make_engine(settings.database_url)
         metrics = RunMetrics()
         runs = RunManager(
             engine=engine,
             settings=settings,
-            search_model=ModelClient(
-                http,
-                settings.search_model_url,
-                api=settings.model_api,
-                model=settings.search_model_name,
-                timeout=settings.model_timeout_seconds,
-            ),
-            synthesizer=ModelClient(
-                http,
-                settings.synthesizer_model_url,
-                api=settings.model_api,
-                model=settings.synthesizer_model_name,
-                timeout=settings.model_timeout_seconds,
-            ),
+            search_model=model_client(model_http, settings, settings.search_model_url, settings.search_model_name),
+            synthesizer=model_client(http, settings, settings.synthesizer_model_url, settings.synthesizer_model_name),
             tools=ToolPool(
-                http,
+                tool_http,
                 settings.toolserver_urls,
                 concurrency=settings.tool_concurrency,
                 timeout=settings.tool_timeout_seconds,
@@ -72,7 +62,8 @@ def create_app(settings: OrchestratorSettings) -> FastAPI:
             yield
         finally:
             await runs.stop()
-            await http.aclose()
+            for client in (http, model_http, tool_http):
+                await client.aclose()
             await engine.dispose()
 
     app = FastAPI(title="Fathom research API", version="0.1.0", lifespan=lifespan)
