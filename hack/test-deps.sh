@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages the test suite starts or reads: Python's HTML documentation (a real corpus for the local search
-# backend), redis-server and PostgreSQL (real cache and database servers). Idempotent; needs root for apt-get.
+# backend), redis-server and PostgreSQL (real cache and database servers), Chromium (the browser fetcher) and wrk
+# (the tool server benchmark's load generator). Idempotent; needs root for apt-get.
 set -euo pipefail
-PACKAGES=(python3.11-doc redis-server postgresql)
+PACKAGES=(python3.11-doc redis-server postgresql chromium wrk)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -18,6 +18,7 @@ from fathom_runtime.toolserver.cache.memory import MemoryCache
 from fathom_runtime.toolserver.cache.redis import RedisCache
 from fathom_runtime.toolserver.extract.llm import LlmExtractor
 from fathom_runtime.toolserver.fetch.base import Fetcher
+from fathom_runtime.toolserver.fetch.browser import BrowserFetcher, browser_unavailable
 from fathom_runtime.toolserver.fetch.chain import FetchChain
 from fathom_runtime.toolserver.fetch.fetchers import (
     GithubFetcher,
@@ -114,9 +115,25 @@ def create_app(settings: ToolServerSettings, *, resolver: Resolver | None = None
             on_refused=metrics.blocked.inc,
         )
         cache = build_cache(settings)
+        fetchers = build_fetchers(settings, guarded, trusted)
+        browser_status, browser = "disabled", None
+        if settings.browser_enabled:
+            reason = browser_unavailable(settings.chromium_path)
+            if reason is None:
+                browser = BrowserFetcher(
+                    settings.chromium_path,
+                    policy,
+                    dns,
+                    max_chars=settings.max_page_chars,
+                    on_refused=metrics.blocked.inc,
+                )
+                fetchers["browser"], browser_status = browser, f"ok ({settings.chromium_path})"
+            else:
+                browser_status = f"unavailable: {reason}"
+                logger.warning("browser fetcher skipped: %s", reason, extra={"component": "toolserver"})
         try:
             chain = FetchChain(
-                build_fetchers(settings, guarded, trusted),
+                fetchers,
                 policy,
                 dns,
                 max_outbound=settings.max_outbound,
@@ -136,7 +153,7 @@ def create_app(settings: ToolServerSettings, *, resolver: Resolver | None = None
                 else None
             )
             app.state.settings = settings
-            app.state.browser_status = "disabled" if not settings.browser_enabled else "not available in this build"
+            app.state.browser_status = browser_status
             app.state.tools = Tools(
                 search=await build_search(settings, trusted),
                 chain=chain,
@@ -149,6 +166,8 @@ def create_app(settings: ToolServerSettings, *, resolver: Resolver | None = None
             )
             yield
         finally:
+            if browser is not None:
+                await browser.aclose()
             await guarded.aclose()
             await trusted.aclose()
             await cache.aclose()

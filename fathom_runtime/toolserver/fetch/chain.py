@@ -95,6 +95,7 @@ class FetchChain:
             except FetchError as exc:
                 failures.append(f"{name}: {exc}")
                 self._on_attempt(name, "error")
+                logger.info("fetcher %s failed for %s: %s", name, url, exc, extra={"url": url})
             else:
                 self._on_attempt(name, "ok")
                 return page
