@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -11,29 +12,27 @@ from pydantic import ValidationError
 from fathom_runtime.common import logging as jsonlog
 
 
+def _serve(args: argparse.Namespace, name: str, settings_class: Any, create_app: Any) -> int:
+    """Parse the FATHOM_* settings (a readable error if they are wrong), then serve the app."""
+    jsonlog.configure(args.log_level)
+    try:
+        settings = settings_class()
+    except ValidationError as exc:
+        sys.stderr.write(f"fathom {name}: invalid configuration:\n{exc}\n")
+        return 2
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
 def run_toolserver(args: argparse.Namespace) -> int:
     from fathom_runtime.toolserver.app import create_app
     from fathom_runtime.toolserver.settings import ToolServerSettings
 
-    jsonlog.configure(args.log_level)
-    try:
-        settings = ToolServerSettings()
-    except ValidationError as exc:
-        sys.stderr.write(f"fathom toolserver: invalid configuration:\n{exc}\n")
-        return 2
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
-    return 0
+    return _serve(args, "toolserver", ToolServerSettings, create_app)
 
 
 def run_orchestrator(args: argparse.Namespace) -> int:
     from fathom_runtime.orchestrator.app import create_app
     from fathom_runtime.orchestrator.settings import OrchestratorSettings
 
-    jsonlog.configure(args.log_level)
-    try:
-        settings = OrchestratorSettings()
-    except ValidationError as exc:
-        sys.stderr.write(f"fathom orchestrator: invalid configuration:\n{exc}\n")
-        return 2
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
-    return 0
+    return _serve(args, "orchestrator", OrchestratorSettings, create_app)

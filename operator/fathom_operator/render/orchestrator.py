@@ -62,22 +62,15 @@ def render_orchestrator(stack: StackRef, spec: DeepResearchStackSpec, config: Re
         )
         volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": data_claim_name(stack)}})
         mounts.append({"name": "data", "mountPath": DATA_DIR})
-    container = {
-        "name": "orchestrator",
-        "image": orch.image or config.runtime_image,
-        "command": ["fathom", "orchestrator"],
-        "args": ["--host", "0.0.0.0", "--port", str(c.ORCHESTRATOR_PORT)],
-        "env": build_env(stack, spec),
-        "ports": [{"name": "http", "containerPort": c.ORCHESTRATOR_PORT, "protocol": "TCP"}],
-        "resources": pods.resources(
-            orch.resources if orch.resources.limits or orch.resources.requests else DEFAULT_RESOURCES
-        ),
-        "startupProbe": pods.http_probe("/healthz", period=2, timeout=2, failures=30),
-        "readinessProbe": pods.http_probe("/readyz", period=5, timeout=3, failures=3),
-        "livenessProbe": pods.http_probe("/healthz", period=10, timeout=3, failures=3),
-        "volumeMounts": mounts,
-        "securityContext": pods.container_security_context(),
-    }
+    container = pods.runtime_container(
+        "orchestrator",
+        orch.image or config.runtime_image,
+        c.ORCHESTRATOR_PORT,
+        env=build_env(stack, spec),
+        requested=orch.resources,
+        default_resources=DEFAULT_RESOURCES,
+        mounts=mounts,
+    )
     template = pods.pod_template(
         meta.labels(stack, c.ORCHESTRATOR),
         [container],

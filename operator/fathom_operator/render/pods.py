@@ -109,3 +109,35 @@ def avoid_gpu_nodes() -> dict[str, Any]:
 def gpu_toleration(resource_name: str) -> dict[str, Any]:
     """Managed GPU node pools taint their nodes with the GPU resource name; GPU pods must tolerate it."""
     return {"key": resource_name, "operator": "Exists", "effect": "NoSchedule"}
+
+
+def runtime_container(
+    name: str,
+    image: str,
+    port: int,
+    *,
+    env: list[dict[str, Any]],
+    requested: ResourceRequirements,
+    default_resources: ResourceRequirements,
+    mounts: list[dict[str, Any]],
+    env_from: list[dict[str, Any]] | None = None,
+) -> Manifest:
+    """A `fathom <name>` service container (tool server, orchestrator): read-only root, /healthz and /readyz."""
+    container: Manifest = {
+        "name": name,
+        "image": image,
+        "command": ["fathom", name],
+        "args": ["--host", "0.0.0.0", "--port", str(port)],
+    }
+    if env_from:
+        container["envFrom"] = env_from
+    return container | {
+        "env": env,
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+        "resources": resources(requested if requested.limits or requested.requests else default_resources),
+        "startupProbe": http_probe("/healthz", period=2, timeout=2, failures=30),
+        "readinessProbe": http_probe("/readyz", period=5, timeout=3, failures=3),
+        "livenessProbe": http_probe("/healthz", period=10, timeout=3, failures=3),
+        "volumeMounts": mounts,
+        "securityContext": container_security_context(),
+    }

@@ -82,23 +82,16 @@ def render_toolserver(stack: StackRef, spec: DeepResearchStackSpec, config: Rend
     name = meta.child_name(stack, c.TOOL_SERVER)
     data = build_config(stack, spec)
     volumes, mounts = _volumes(tools)
-    container = {
-        "name": "toolserver",
-        "image": tools.image or config.runtime_image,
-        "command": ["fathom", "toolserver"],
-        "args": ["--host", "0.0.0.0", "--port", str(c.TOOLSERVER_PORT)],
-        "envFrom": [{"configMapRef": {"name": name}}],
-        "env": _secret_env(tools),
-        "ports": [{"name": "http", "containerPort": c.TOOLSERVER_PORT, "protocol": "TCP"}],
-        "resources": pods.resources(
-            tools.resources if tools.resources.limits or tools.resources.requests else DEFAULT_RESOURCES
-        ),
-        "startupProbe": pods.http_probe("/healthz", period=2, timeout=2, failures=30),
-        "readinessProbe": pods.http_probe("/readyz", period=5, timeout=3, failures=3),
-        "livenessProbe": pods.http_probe("/healthz", period=10, timeout=3, failures=3),
-        "volumeMounts": mounts,
-        "securityContext": pods.container_security_context(),
-    }
+    container = pods.runtime_container(
+        "toolserver",
+        tools.image or config.runtime_image,
+        c.TOOLSERVER_PORT,
+        env=_secret_env(tools),
+        env_from=[{"configMapRef": {"name": name}}],
+        requested=tools.resources,
+        default_resources=DEFAULT_RESOURCES,
+        mounts=mounts,
+    )
     template = pods.pod_template(
         meta.labels(stack, c.TOOL_SERVER),
         [container],
