@@ -24,7 +24,7 @@ async def execute(body: ExecuteRequest, request: Request) -> ExecuteResponse:
         logger.warning("refused /execute call: %s", exc, extra={"tool": "execute"})
         return ExecuteResponse(result=None, error=f"refused: {exc}")
     try:
-        result = await run_tool(request, tool, lambda tools: getattr(tools, tool)(**args))
+        result = await run_tool(request, tool, lambda tools: getattr(tools, tool)(**args), timeout=body.timeout)
     except ToolError as exc:
         return ExecuteResponse(result=None, error=str(exc))
     return ExecuteResponse(result=result.result, output=result.result)

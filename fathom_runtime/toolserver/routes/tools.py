@@ -20,13 +20,17 @@ from fathom_runtime.toolserver.service import ToolResult, Tools, translate
 router = APIRouter(prefix="/v1/tools", tags=["tools"])
 
 
-async def run_tool(request: Request, tool: str, call: Callable[[Tools], Awaitable[ToolResult]]) -> ToolResult:
-    """Runs one tool under the call deadline, with metrics; raises ToolError on failure."""
+async def run_tool(
+    request: Request, tool: str, call: Callable[[Tools], Awaitable[ToolResult]], *, timeout: float | None = None
+) -> ToolResult:
+    """Runs one tool under the call deadline (the server's, or a shorter one the caller asks for), with metrics;
+    raises ToolError on failure."""
     tools: Tools = request.app.state.tools
     started = time.perf_counter()
     outcome = "ok"
+    limit = request.app.state.settings.timeout_seconds
     try:
-        async with asyncio.timeout(request.app.state.settings.timeout_seconds):
+        async with asyncio.timeout(min(limit, timeout) if timeout else limit):
             result = await call(tools)
     except Exception as exc:
         error = translate(exc)

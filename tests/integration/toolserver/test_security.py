@@ -153,3 +153,12 @@ def test_slow_responses_end_at_the_deadline(toolserver: ToolServerFactory, site:
     response = tools.post("/v1/tools/web_visit", json={"url": f"{site.url}/slow"})
     assert time.monotonic() - started < 6
     assert response.status_code == 504 and response.json()["error"]["type"] == "timeout"
+
+
+def test_execute_honours_the_callers_timeout(toolserver: ToolServerFactory, site: Site) -> None:
+    site.route("GET", "/slow", slow_drip(1.0))
+    tools = toolserver(egress_allow=["127.0.0.1"])
+    started = time.monotonic()
+    body = tools.post("/execute", json={"call": f"web_visit('{site.url}/slow')", "timeout": 1}).json()
+    assert time.monotonic() - started < 3
+    assert body == {"result": None, "output": "", "error": "the tool call ran out of time"}
