@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 
 import httpx
 
@@ -12,12 +13,13 @@ from fathom_runtime.toolserver.search.base import Hit, SearchError
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 
-async def _with_retries(send: object, *, attempts: int = 3, base_delay: float = 0.5) -> httpx.Response:
+async def _with_retries(
+    send: Callable[[], Awaitable[httpx.Response]], *, attempts: int = 3, base_delay: float = 0.5
+) -> httpx.Response:
     """Retries connection errors and 429/5xx with jittered exponential backoff; returns the last response."""
-    assert callable(send)
     for attempt in range(attempts):
         try:
-            response: httpx.Response = await send()
+            response = await send()
         except httpx.TransportError as exc:
             if attempt == attempts - 1:
                 raise SearchError(f"search backend unreachable: {type(exc).__name__}") from exc

@@ -44,7 +44,6 @@ MONITORING_KINDS = [
 ]
 STACKS = Kind(c.API_VERSION, c.KIND, c.PLURAL)
 PODS = Kind("v1", "Pod", "pods")
-EVENTS = Kind("v1", "Event", "events")
 
 _BY_TYPE = {(k.api_version, k.kind): k for k in CORE_KINDS + MONITORING_KINDS}
 
