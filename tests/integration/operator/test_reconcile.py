@@ -206,3 +206,21 @@ def test_two_replicas_with_peering_elect_one_leader(
     finally:
         for replica in replicas:
             replica.stop()
+
+
+@pytest.mark.parametrize("example", sorted(p.name for p in (stacks.REPO / "examples").glob("*.yaml")))
+def test_every_example_is_admitted_and_reconciled(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str, example: str
+) -> None:
+    body = stacks.example(example)
+    created = stacks.create(custom, namespace, body)
+    name = created["metadata"]["name"]
+
+    def reconciled() -> dict | None:
+        stack = stacks.get(custom, namespace, name)
+        return stack if stack.get("status", {}).get("observedGeneration") == stack["metadata"]["generation"] else None
+
+    stack = eventually(reconciled, f"{example} to be reconciled", timeout=READY_TIMEOUT)
+    assert stack["status"]["phase"] != "Failed"
+    deployments = {n for kind, n in stacks.children(kube, namespace, name) if kind == "Deployment"}
+    assert {f"{name}-tools", f"{name}-orchestrator"} <= deployments
