@@ -6,10 +6,7 @@ pods would resolve them to), and a question goes through the research API to an 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ from kubernetes import client
 from tests.support import stacks
 from tests.support.kube import eventually
 from tests.support.operator import OperatorProcess, free_port
+from tests.support.processes import start_fathom
 from tests.support.scripted_model import ScriptedModel, tool_call
 from tests.support.services import ServedApp
 from tests.support.web import Site, html_page
@@ -49,33 +47,9 @@ def _container(kube: client.ApiClient, namespace: str, name: str) -> dict[str, A
 
 
 def _start(command: list[str], args: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    args = [a for a in args if a not in ("--host", "0.0.0.0", "--port") and not a.isdigit()]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fathom_runtime.cli.main",
-                *command[1:],
-                *args,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=os.environ | env,
-            stdout=out,
-            stderr=out,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(log.read_text()[-3000:])
+    """The rendered container command, rebound to loopback."""
+    rest = [a for a in args if a not in ("--host", "0.0.0.0", "--port") and not a.isdigit()]
+    return start_fathom([*command[1:], *rest], env=env, port=port, log=log)
 
 
 def test_a_stack_answers_a_question(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from tests.integration.orchestrator.conftest import Factory
 from tests.support.operator import free_port
 from tests.support.postgres import postgres_server
+from tests.support.processes import start_fathom
 from tests.support.scripted_model import Reply, ScriptedModel, tool_call
 from tests.support.services import ServedApp
 
@@ -40,21 +40,7 @@ class Orchestrator:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "fathom_runtime.cli.main", "orchestrator", "--port", str(self.port)],
-                env=self.env,
-                stdout=log,
-                stderr=log,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(self.log.read_text()[-3000:])
+        self.process = start_fathom(["orchestrator"], env=self.env, port=self.port, log=self.log)
 
     def kill(self) -> None:
         assert self.process is not None
