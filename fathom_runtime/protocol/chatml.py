@@ -1,4 +1,4 @@
-"""ChatML prompt building for the search agent (protocol §2). Special tokens are fixed by the models' training."""
+"""ChatML prompt building for both models (protocol §2, §4). Special tokens are fixed by the models' training."""
 
 from __future__ import annotations
 
@@ -22,13 +22,25 @@ def close_assistant_turn(generated: str) -> str:
     return f"{generated}{IM_END}"
 
 
+def observation(*, result: str = "", error: str = "") -> str:
+    """A tool's reply as the ReCall executor client formats it: a `result: ` and an `error: ` section, each only when
+    non-empty, the whole stripped (protocol §2)."""
+    text = ""
+    if result:
+        text += f"result: \n{result}\n"
+    if error:
+        text += f"error: \n{error}\n"
+    return text.strip()
+
+
 def tool_responses_turn(blocks: Sequence[tuple[str, str]]) -> str:
     """ONE user turn holding a <tool_response> block per call, in call order, then the next assistant turn opened
-    with <think>. Each block is (raw call text, result)."""
-    body = "".join(f"{TOOL_RESPONSE_OPEN}{raw}\n{result}\n{TOOL_RESPONSE_CLOSE}\n" for raw, result in blocks)
+    with <think>. Each block is (call body as written, observation); the body is echoed stripped."""
+    body = "".join(f"{TOOL_RESPONSE_OPEN}{raw.strip()}\n{text}\n{TOOL_RESPONSE_CLOSE}\n" for raw, text in blocks)
     return f"\n{IM_START}user\n{body}{IM_END}\n{IM_START}assistant\n{THINK_OPEN}"
 
 
-def system_and_user(system: str, user: str) -> str:
-    """A plain system + user prompt with an open assistant turn (the synthesizer's input, protocol §4)."""
-    return f"{IM_START}system\n{system}{IM_END}\n{IM_START}user\n{user}{IM_END}\n{IM_START}assistant\n"
+def synthesis_prompt(system: str, user: str) -> str:
+    """The synthesizer's input: system and user turns, each with a newline before <|im_end|> as in the reference's
+    wrap, and an open assistant turn (protocol §4)."""
+    return f"{IM_START}system\n{system}\n{IM_END}\n{IM_START}user\n{user}\n{IM_END}\n{IM_START}assistant\n"

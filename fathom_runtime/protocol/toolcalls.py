@@ -1,4 +1,4 @@
-"""Tool schemas shown to the search model and the parsing of its <tool_call> blocks (protocol §2).
+"""The parsing of the search model's <tool_call> blocks (protocol §2); arguments are checked against protocol/tools.py.
 
 A call is `{"name": ..., "arguments": {...}}` inside <tool_call>…</tool_call>. A round whose tags are unbalanced or
 out of order is rejected as a whole (as the reference does); the agent loop turns that into an error the model
@@ -10,43 +10,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from fathom_runtime.protocol import tools
+
 TOOL_CALL_OPEN = "<tool_call>"
 TOOL_CALL_CLOSE = "</tool_call>"
-
-TOOL_SCHEMAS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": "search_urls",
-            "description": "Search the web. Returns links with a short snippet each.",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "query": {"type": "string", "description": "The search query."},
-                    "top_k": {"type": "integer", "description": "How many results to return.", "default": 10},
-                },
-                "required": ["query"],
-            },
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "query_url",
-            "description": "Visit a web page and return the evidence it holds for a goal.",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "url": {"type": "string", "description": "The page to visit."},
-                    "goal": {"type": "string", "description": "What to look for on the page."},
-                },
-                "required": ["url", "goal"],
-            },
-        },
-    },
-]
-REQUIRED: dict[str, dict[str, type]] = {"search_urls": {"query": str}, "query_url": {"url": str, "goal": str}}
-OPTIONAL: dict[str, dict[str, type]] = {"search_urls": {"top_k": int}, "query_url": {}}
 
 
 @dataclass(frozen=True)
@@ -60,6 +27,7 @@ class ToolCall:
 class ToolCallError:
     raw: str
     message: str
+    whole_round: bool = False  # the round's tags did not parse; `raw` is the text around the problem, not a call
 
 
 @dataclass(frozen=True)
@@ -102,21 +70,14 @@ def _validate(raw: str) -> ToolCall | ToolCallError:
             arguments = json.loads(arguments)
         except ValueError:
             return ToolCallError(raw, "arguments must be a JSON object")
-    if name not in REQUIRED:
-        return ToolCallError(raw, f"unknown function {name!r}; available: {', '.join(REQUIRED)}")
-    if not isinstance(arguments, dict):
-        return ToolCallError(raw, "arguments must be a JSON object")
-    for key, kind in REQUIRED[name].items():
-        if not isinstance(arguments.get(key), kind) or not arguments[key]:
-            return ToolCallError(raw, f"{name} needs a non-empty {kind.__name__} argument {key!r}")
-    allowed = REQUIRED[name] | OPTIONAL[name]
-    unknown = set(arguments) - set(allowed)
-    if unknown:
-        return ToolCallError(raw, f"{name} has no argument(s) {', '.join(sorted(unknown))}")
-    for key, kind in OPTIONAL[name].items():
-        if key in arguments and (not isinstance(arguments[key], kind) or isinstance(arguments[key], bool)):
-            return ToolCallError(raw, f"{name} argument {key!r} must be {kind.__name__}")
-    return ToolCall(raw, name, dict(arguments))
+    allowed = {tool.name: tool for tool in tools.AGENT_TOOLS}
+    if name not in allowed:
+        return ToolCallError(raw, f"unknown function {name!r}; available: {', '.join(allowed)}")
+    try:
+        validated = tools.validate_arguments(allowed[name], arguments)
+    except tools.ArgumentError as exc:
+        return ToolCallError(raw, str(exc))
+    return ToolCall(raw, name, validated.model_dump(exclude_unset=True))
 
 
 def parse_tool_calls(text: str) -> Round:
@@ -125,8 +86,11 @@ def parse_tool_calls(text: str) -> Round:
         return Round()
     if not _tags_balanced(text):
         tail = text[text.rfind(TOOL_CALL_OPEN) :][:300] if TOOL_CALL_OPEN in text else text[-300:]
-        return Round([ToolCallError(tail, "unbalanced or out-of-order <tool_call> tags; write each call as "
-                                          '<tool_call>{"name": ..., "arguments": {...}}</tool_call>')])  # fmt: skip
+        message = (
+            "unbalanced or out-of-order <tool_call> tags; "
+            'write each call as <tool_call>{"name": ..., "arguments": {...}}</tool_call>'
+        )
+        return Round([ToolCallError(tail, message, whole_round=True)])
     calls: list[ToolCall | ToolCallError] = []
     index = 0
     while (start := text.find(TOOL_CALL_OPEN, index)) != -1:

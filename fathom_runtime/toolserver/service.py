@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from typing import Any
 
+from fathom_runtime.protocol.tools import ToolArguments, ToolResponse
 from fathom_runtime.toolserver.cache.base import Cache, CacheError, Coalescer, cache_key, normalise_url
 from fathom_runtime.toolserver.extract import passages
 from fathom_runtime.toolserver.extract.llm import EXTRACTOR_VERSION, LlmExtractor
@@ -31,17 +33,6 @@ class ToolError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind
-
-
-@dataclass
-class ToolResult:
-    result: str
-    cached: bool = False
-    source: str = ""
-    method: str = ""
-    hits: list[dict[str, str]] = field(default_factory=list)
-    truncated: bool = False
-    seconds: float = 0.0
 
 
 def _squash(text: str) -> str:
@@ -102,7 +93,12 @@ class Tools:
 
         return await self._coalesce.run(key, compute_and_store), False
 
-    async def search_urls(self, query: str, top_k: int = 10) -> ToolResult:
+    async def run(self, name: str, arguments: ToolArguments) -> ToolResponse:
+        """The tool called `name` (every declared tool is a method of that name) with validated arguments."""
+        tool: Callable[..., Awaitable[ToolResponse]] = getattr(self, name)
+        return await tool(**arguments.model_dump())
+
+    async def search_urls(self, query: str, top_k: int = 10) -> ToolResponse:
         query = _squash(query)
         key = cache_key("search", self.search_backend.name, str(top_k), query)
 
@@ -111,9 +107,9 @@ class Tools:
             return {"result": format_hits(query, hits), "hits": [asdict(hit) for hit in hits]}
 
         value, cached = await self._cached("search", key, self._search_ttl, compute)
-        return ToolResult(value["result"], cached=cached, source=self.search_backend.name, hits=value["hits"])
+        return ToolResponse(result=value["result"], cached=cached, source=self.search_backend.name, hits=value["hits"])
 
-    async def web_search(self, query: str) -> ToolResult:
+    async def web_search(self, query: str) -> ToolResponse:
         return await self.search_urls(query, 10)
 
     async def page(self, url: str) -> tuple[Page, bool]:
@@ -129,18 +125,18 @@ class Tools:
         value, cached = await self._cached("page", key, self._page_ttl, compute)
         return Page(**value), cached
 
-    async def web_visit(self, url: str) -> ToolResult:
+    async def web_visit(self, url: str) -> ToolResponse:
         page, cached = await self.page(url)
         text = page.text[: self._max_visit]
         truncated = page.truncated or len(page.text) > self._max_visit
-        return ToolResult(
-            format_page(url, page.title, text, truncated=truncated),
+        return ToolResponse(
+            result=format_page(url, page.title, text, truncated=truncated),
             cached=cached,
             source=page.source,
             truncated=truncated,
         )
 
-    async def query_url(self, url: str, goal: str) -> ToolResult:
+    async def query_url(self, url: str, goal: str) -> ToolResponse:
         goal = _squash(goal)
         page, page_cached = await self.page(url)
         model = self.extractor.model if self.extractor else "passages"
@@ -150,8 +146,8 @@ class Tools:
             return await self._extract(url, goal, page)
 
         value, cached = await self._cached("extract", key, self._page_ttl, compute)
-        return ToolResult(
-            value["result"],
+        return ToolResponse(
+            result=value["result"],
             cached=cached and page_cached,
             source=page.source,
             method=value["method"],

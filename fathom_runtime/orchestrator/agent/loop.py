@@ -5,7 +5,6 @@ I/O comes in through the model client and the tool pool; progress goes out throu
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -16,7 +15,8 @@ from fathom_runtime.llm.client import ModelClient, Sampling
 from fathom_runtime.orchestrator.agent.toolpool import ToolOutcome, ToolPool
 from fathom_runtime.protocol import chatml
 from fathom_runtime.protocol.answers import extract_boxed
-from fathom_runtime.protocol.toolcalls import TOOL_SCHEMAS, parse_tool_calls
+from fathom_runtime.protocol.toolcalls import ToolCallError, parse_tool_calls
+from fathom_runtime.protocol.tools import render_tool_list
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 # Tool responses are counted before the server has seen them; 3 characters per token errs on the safe side.
@@ -52,6 +52,7 @@ class AgentState:
     trace: str = ""
     turns: int = 0
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    raw_calls: list[str] = field(default_factory=list)  # every call body the model wrote, malformed ones included
     urls_seen: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     final_text: str = ""
@@ -60,7 +61,8 @@ class AgentState:
 
 
 def search_system_prompt(template: str) -> str:
-    return template.format(tools=json.dumps(TOOL_SCHEMAS, indent=2))
+    """The template with the tool list between its ```json fences (`{tools}`; literal braces are doubled)."""
+    return template.format(tools=render_tool_list())
 
 
 def _record(turn: int, outcome: ToolOutcome) -> dict[str, Any]:
@@ -121,6 +123,9 @@ async def run_search_agent(
         if not round_.has_calls:
             state.stop_reason = "answered" if extract_boxed(completion.text) else "stopped without calling tools"
             break
+        state.raw_calls.extend(
+            call.raw.strip() for call in round_.calls if not (isinstance(call, ToolCallError) and call.whole_round)
+        )
         for call in round_.calls:
             await emit(
                 "tool_call",
@@ -145,7 +150,7 @@ async def run_search_agent(
                     "summary": outcome.text[:300],
                 },
             )
-        appended = chatml.tool_responses_turn([(o.raw, o.text) for o in outcomes])
+        appended = chatml.tool_responses_turn([(o.raw, o.observation) for o in outcomes])
         state.trace += appended
         context_tokens += math.ceil(len(appended) / CHARS_PER_TOKEN)
     else:

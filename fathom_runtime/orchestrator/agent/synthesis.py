@@ -3,15 +3,16 @@ synthesizer; its output splits on the last </think> into the plan and the report
 
 from __future__ import annotations
 
-import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from fathom_runtime.llm.client import ModelClient, Sampling
-from fathom_runtime.protocol import chatml
-from fathom_runtime.protocol.transcript import readable_trace
+from fathom_runtime.protocol import chatml, transcript
 
 CHARS_PER_TOKEN = 3
+_THINK_OPEN = re.compile(r"<think\s*>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think\s*>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -29,24 +30,27 @@ def _clip_middle(text: str, budget: int) -> str:
     return f"{text[:half]}\n\n[... {len(text) - budget} characters of the trace omitted ...]\n\n{text[-half:]}"
 
 
-def build_user_prompt(question: str, trace: str, tool_calls: list[dict[str, Any]], *, budget_chars: int) -> str:
-    """QUESTION, TRACE and TOOL_CALLS, with the trace shortened in the middle if it would not fit."""
-    calls = json.dumps([{k: c[k] for k in ("turn", "name", "arguments", "ok")} for c in tool_calls], indent=1)
-    head = f"QUESTION:\n{question}\n\nTOOL_CALLS:\n{calls}\n\nTRACE:\n"
-    return head + _clip_middle(readable_trace(trace), max(2000, budget_chars - len(head)))
+def build_user_prompt(question: str, trace: str, raw_calls: Sequence[str], *, budget_chars: int) -> str:
+    """The reference's user message, with the readable trace shortened in the middle if it would not fit."""
+    fixed = len(transcript.build_synthesis_user_message(question, "", raw_calls))
+    readable = _clip_middle(transcript.readable_trace(trace), max(2000, budget_chars - fixed))
+    return transcript.build_synthesis_user_message(question, readable, raw_calls)
 
 
 def split_plan(text: str) -> tuple[str, str]:
-    if chatml.THINK_CLOSE not in text:
+    """(plan, report): split on the last `</think>`, matched loosely as the reference does (protocol §4)."""
+    closings = list(_THINK_CLOSE.finditer(text))
+    if not closings:
         return "", text.strip()
-    plan, report = text.rsplit(chatml.THINK_CLOSE, 1)
-    return plan.replace(chatml.THINK_OPEN, "", 1).strip(), report.strip()
+    last = closings[-1]
+    plan = _THINK_OPEN.sub("", text[: last.start()], count=1)
+    return plan.strip(), text[last.end() :].strip()
 
 
 async def synthesize(
     question: str,
     trace: str,
-    tool_calls: list[dict[str, Any]],
+    raw_calls: Sequence[str],
     *,
     model: ModelClient,
     system_prompt: str,
@@ -56,8 +60,8 @@ async def synthesize(
     repetition_penalty: float,
 ) -> Synthesis:
     budget_chars = (context_tokens - max_new_tokens - 1000) * CHARS_PER_TOKEN - len(system_prompt)
-    prompt = chatml.system_and_user(
-        system_prompt, build_user_prompt(question, trace, tool_calls, budget_chars=budget_chars)
+    prompt = chatml.synthesis_prompt(
+        system_prompt, build_user_prompt(question, trace, raw_calls, budget_chars=budget_chars)
     )
     sampling = Sampling(max_new_tokens=max_new_tokens, temperature=temperature, repetition_penalty=repetition_penalty)
     completion = await model.complete(prompt, sampling)

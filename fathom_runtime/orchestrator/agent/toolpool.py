@@ -12,8 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
+from fathom_runtime.protocol import chatml
 from fathom_runtime.protocol.toolcalls import ToolCall, ToolCallError
+from fathom_runtime.protocol.tools import ToolResponse
 
 
 @dataclass
@@ -22,14 +25,25 @@ class ToolOutcome:
     name: str
     arguments: dict[str, Any]
     ok: bool
-    text: str  # what goes into the <tool_response> block
+    text: str  # the tool's text, or the error message when not ok
     seconds: float = 0.0
     source: str = ""
     urls: list[str] = field(default_factory=list)  # URLs the agent saw through this call
 
+    @property
+    def observation(self) -> str:
+        """What goes into the call's <tool_response> block."""
+        return chatml.observation(result=self.text) if self.ok else chatml.observation(error=self.text)
 
-def _error_text(message: str) -> str:
-    return f"Error: {message}"
+
+def _error_message(response: httpx.Response) -> str | None:
+    """The message of a tool server's JSON error body, or None when the reply is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("message", "tool failed")) if isinstance(error, dict) else None
 
 
 class ToolPool:
@@ -55,36 +69,27 @@ class ToolPool:
             except httpx.TransportError as exc:
                 problems.append(f"{url}: {type(exc).__name__}")
                 continue
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict) and response.status_code == 200 and isinstance(body.get("result"), str):
-                urls = [hit["url"] for hit in body.get("hits", []) if isinstance(hit, dict) and "url" in hit]
+            if response.status_code == 200:
+                try:
+                    reply = ToolResponse.model_validate_json(response.content)
+                except ValidationError:
+                    problems.append(f"{url}: malformed tool reply")
+                    continue
+                urls = [hit["url"] for hit in reply.hits if "url" in hit]
                 if call.name == "query_url":
                     urls.append(call.arguments["url"])
-                return ToolOutcome(
-                    call.raw,
-                    call.name,
-                    call.arguments,
-                    True,
-                    body["result"],
-                    time.perf_counter() - started,
-                    str(body.get("source", "")),
-                    urls,
-                )
-            if isinstance(body, dict) and isinstance(body.get("error"), dict):  # the tool's own answer: no failover
-                message = str(body["error"].get("message", "tool failed"))
-                return ToolOutcome(
-                    call.raw, call.name, call.arguments, False, _error_text(message), time.perf_counter() - started
-                )
+                seconds = time.perf_counter() - started
+                return ToolOutcome(call.raw, call.name, call.arguments, True, reply.result, seconds, reply.source, urls)
+            message = _error_message(response)
+            if message is not None:  # the tool's own answer: no failover
+                return ToolOutcome(call.raw, call.name, call.arguments, False, message, time.perf_counter() - started)
             problems.append(f"{url}: HTTP {response.status_code}")
         return ToolOutcome(
             call.raw,
             call.name,
             call.arguments,
             False,
-            _error_text("no tool server could run the call (" + "; ".join(problems) + ")"),
+            "no tool server could run the call (" + "; ".join(problems) + ")",
             time.perf_counter() - started,
         )
 
@@ -94,7 +99,7 @@ class ToolPool:
 
         async def one(call: ToolCall | ToolCallError) -> ToolOutcome:
             if isinstance(call, ToolCallError):
-                return ToolOutcome(call.raw, "", {}, False, _error_text(call.message))
+                return ToolOutcome(call.raw, "", {}, False, call.message)
             async with gate:
                 try:
                     async with asyncio.timeout(self._timeout):
@@ -105,7 +110,7 @@ class ToolPool:
                         call.name,
                         call.arguments,
                         False,
-                        _error_text(f"{call.name} timed out after {self._timeout:g}s"),
+                        f"{call.name} timed out after {self._timeout:g}s",
                         self._timeout,
                     )
 

@@ -318,7 +318,7 @@ class RunManager:
         result = await synthesize(
             record["question"],
             state.trace,
-            state.tool_calls,
+            state.raw_calls,
             model=self._synthesizer,
             system_prompt=self._synthesis_prompt,
             context_tokens=s.synthesis_context_tokens,

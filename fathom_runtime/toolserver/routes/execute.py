@@ -19,12 +19,12 @@ router = APIRouter(tags=["compatibility"])
 @router.post("/execute", response_model=ExecuteResponse)
 async def execute(body: ExecuteRequest, request: Request) -> ExecuteResponse:
     try:
-        tool, args = parse_call(body.call)
+        tool, arguments = parse_call(body.call)
     except CallRejected as exc:
         logger.warning("refused /execute call: %s", exc, extra={"tool": "execute"})
         return ExecuteResponse(result=None, error=f"refused: {exc}")
     try:
-        result = await run_tool(request, tool, lambda tools: getattr(tools, tool)(**args), timeout=body.timeout)
+        result = await run_tool(request, tool, arguments, timeout=body.timeout)
     except ToolError as exc:
         return ExecuteResponse(result=None, error=str(exc))
-    return ExecuteResponse(result=result.result, output=result.result)
+    return ExecuteResponse(result=result.result)

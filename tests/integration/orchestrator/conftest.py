@@ -23,10 +23,12 @@ from tests.support.services import ServedApp
 
 @dataclass
 class FakeTools:
-    """Answers /v1/tools/* like the tool server. `delays[tool]` sleeps; `fail[tool]` answers a tool error."""
+    """Answers /v1/tools/* like the tool server. `delays[tool]` sleeps; `fail[tool]` answers a tool error;
+    `texts[(tool, first argument)]` replaces the generated result text."""
 
     delays: dict[str, float] = field(default_factory=dict)
     fail: dict[str, str] = field(default_factory=dict)
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any], float]] = field(default_factory=list)
 
     def app(self) -> FastAPI:
@@ -40,6 +42,9 @@ class FakeTools:
             await asyncio.sleep(self.delays.get(tool, 0))
             if tool in self.fail:
                 return JSONResponse({"error": {"type": "fetch_failed", "message": self.fail[tool]}}, status_code=502)
+            scripted = self.texts.get((tool, str(next(iter(args.values()), ""))))
+            if scripted is not None:
+                return JSONResponse({"result": scripted, "source": "fake"})
             if tool == "search_urls":
                 hits = [
                     {"title": f"Result {i}", "url": f"https://seen.example/{i}", "snippet": f"about {args['query']}"}

@@ -3,6 +3,7 @@ prompt structure, concurrent rounds, malformed calls, failures, budgets, deadlin
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 
@@ -26,8 +27,8 @@ def test_first_prompt_has_the_exact_protocol_structure(stack: Factory) -> None:
     assert prompt.startswith("<|im_start|>system\n")
     system, rest = prompt.removeprefix("<|im_start|>system\n").split("<|im_end|>\n", 1)
     assert rest == f"<|im_start|>user\n{QUESTION}<|im_end|>\n<|im_start|>assistant\n<think>"
-    tools = json.loads(system.split("```json\n", 1)[1].split("\n```", 1)[0])
-    assert [t["function"]["name"] for t in tools] == ["search_urls", "query_url"]
+    tools = ast.literal_eval(system.split("```json\n", 1)[1].split("\n```", 1)[0])
+    assert [t["name"] for t in tools] == ["search_urls", "query_url"]
     assert "<tool_call>" in system and "\\boxed{" in system and "<think>" in system
     sampling = model.requests[0]["sampling_params"]
     assert (sampling["temperature"], sampling["repetition_penalty"]) == (0.6, 1.05)
@@ -55,7 +56,7 @@ def test_a_round_runs_its_calls_concurrently_and_answers_in_call_order(stack: Fa
         json.dumps({"name": "search_urls", "arguments": {"query": "paris capital"}}),
         json.dumps({"name": "query_url", "arguments": {"url": "https://b.example/2", "goal": "g2"}}),
     ]
-    assert [b.split("\n", 2)[1] for b in blocks] == expected
+    assert [b.split("\n", 1)[0] for b in blocks] == expected
     assert "https://a.example/1" in blocks[0] and "### 1. Result 0" in blocks[1]
     assert tail.endswith("</tool_response>\n<|im_end|>\n<|im_start|>assistant\n<think>")
     starts = sorted(t for _, _, t in tools.calls)
@@ -72,10 +73,10 @@ def test_malformed_calls_become_errors_the_model_reads(stack: Factory) -> None:
     assert record["status"] == "succeeded" and record["answer"] == "done" and record["turns"] == 3
     second, third = model.prompts[1], model.prompts[2]
     assert second[len(model.prompts[0]) :].count("<tool_response>") == 3
-    assert "Error: the tool call is not valid JSON" in second
-    assert "Error: unknown function 'delete_everything'" in second
-    assert "Error: query_url needs a non-empty str argument 'goal'" in second
-    assert "Error: unbalanced or out-of-order <tool_call> tags" in third
+    assert "\nerror: \nthe tool call is not valid JSON" in second
+    assert "\nerror: \nunknown function 'delete_everything'" in second
+    assert "\nerror: \nquery_url needs a non-empty string argument 'goal'" in second
+    assert "\nerror: \nunbalanced or out-of-order <tool_call> tags" in third
     assert tools.calls == []
 
 
@@ -87,8 +88,8 @@ def test_tool_failures_and_timeouts_are_observations(stack: Factory) -> None:
     record = _research(client)
     assert time.monotonic() - started < 4
     assert record["status"] == "succeeded"
-    assert "Error: query_url timed out after 1s" in model.prompts[1]
-    assert "Error: search backend down" in model.prompts[1]
+    assert "\nerror: \nquery_url timed out after 1s\n</tool_response>" in model.prompts[1]
+    assert "\nerror: \nsearch backend down\n</tool_response>" in model.prompts[1]
     assert [c["ok"] for c in record["tool_calls"]] == [False, False]
 
 

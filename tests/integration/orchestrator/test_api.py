@@ -35,10 +35,10 @@ def test_deepresearch_writes_a_report_and_flags_citations_the_agent_never_saw(st
     assert "[https://made-up.example/stats] (unverified)" in record["report"]
     assert record["sources"] == ["https://seen.example/0"]
     synth_prompt = client.synth.prompts[0]  # type: ignore[attr-defined]
-    assert synth_prompt.startswith("<|im_start|>system\nYou turn a web-research transcript")
+    assert synth_prompt.startswith("<|im_start|>system\nYou are a research report writer")
     user = synth_prompt.split("<|im_start|>user\n", 1)[1]
-    assert user.startswith("QUESTION:\nCapital of France?\n\nTOOL_CALLS:\n")
-    assert "TRACE:\n[USER]\nCapital of France?" in user and "[TOOL RESPONSE]" in user
+    assert user.startswith("You are given a DeepSearch investigation trace.\n\nQuestion:\nCapital of France?\n\n")
+    assert "Trace (model transcript):\nUSER:\n\nCapital of France?" in user and "SEARCH RESULT\n" in user
     assert "You are a tireless web researcher" not in user  # the agent's system block is removed
     assert record["usage"]["synthesizer"]["calls"] == 1 and record["usage"]["search"]["calls"] == 2
 

@@ -74,7 +74,25 @@ def test_execute_shim_runs_known_tools_with_literal_arguments(docs_tools, docs_s
     typed = docs_tools.post("/v1/tools/search_urls", json={"query": "pathlib glob", "top_k": 2}).json()
     shim = docs_tools.post("/execute", json={"env": "ignored", "call": "search_urls('pathlib glob', top_k=2)"})
     assert shim.status_code == 200
-    assert shim.json() == {"result": typed["result"], "output": typed["result"], "error": None}
+    assert shim.json() == {"result": typed["result"], "output": "", "error": None}
+
+
+def _recall_observation(reply: dict[str, str | None]) -> str:
+    """What a ReCall executor client makes of an /execute reply: every non-empty section, labelled, stripped."""
+    text = ""
+    for section in ("result", "output", "error"):
+        if reply[section]:
+            text += f"{section}: \n{reply[section]}\n"
+    return text.strip()
+
+
+def test_a_recall_client_sees_each_observation_once(docs_tools) -> None:
+    reply = docs_tools.post("/execute", json={"env": "", "call": "search_urls('pathlib glob', top_k=2)"}).json()
+    observation = _recall_observation(reply)
+    assert observation.startswith("result: \n### 1. ")
+    assert observation.count("**URL**: ") == 2  # two hits, each shown once
+    refused = _recall_observation(docs_tools.post("/execute", json={"call": "rm('-rf')"}).json())
+    assert refused.startswith("error: \nrefused: unknown function 'rm'") and "result" not in refused
 
 
 @pytest.mark.parametrize(

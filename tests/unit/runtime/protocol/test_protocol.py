@@ -9,7 +9,7 @@ from fathom_runtime.protocol import chatml
 from fathom_runtime.protocol.answers import extract_boxed, fallback_answer
 from fathom_runtime.protocol.citations import check_citations
 from fathom_runtime.protocol.toolcalls import ToolCall, ToolCallError, parse_tool_calls
-from fathom_runtime.protocol.transcript import readable_trace
+from fathom_runtime.protocol.transcript import build_synthesis_user_message, readable_trace
 
 
 def test_first_prompt_pre_opens_the_assistant_with_think() -> None:
@@ -18,13 +18,33 @@ def test_first_prompt_pre_opens_the_assistant_with_think() -> None:
     )
 
 
-def test_tool_responses_are_one_user_turn_in_call_order() -> None:
-    turn = chatml.tool_responses_turn([("CALL1", "R1"), ("CALL2", "R2")])
+def test_tool_responses_are_one_user_turn_in_call_order_with_the_call_echoed_stripped() -> None:
+    turn = chatml.tool_responses_turn([("\nCALL1\n", "R1"), ("CALL2", "R2")])
     assert turn == (
         "\n<|im_start|>user\n<tool_response>CALL1\nR1\n</tool_response>\n<tool_response>CALL2\nR2\n</tool_response>\n"
         "<|im_end|>\n<|im_start|>assistant\n<think>"
     )
     assert chatml.close_assistant_turn("text") == "text<|im_end|>"
+
+
+@pytest.mark.parametrize(
+    ("sections", "text"),
+    [
+        ({"result": "### 1. T\n**URL**: u\n"}, "result: \n### 1. T\n**URL**: u"),
+        ({"error": "the tool call is not valid JSON"}, "error: \nthe tool call is not valid JSON"),
+        ({"result": "r", "error": "e"}, "result: \nr\nerror: \ne"),
+        ({"result": "\n\npadded\n\n"}, "result: \n\n\npadded"),
+        ({}, ""),
+    ],
+)
+def test_observations_are_formatted_like_the_recall_client(sections: dict[str, str], text: str) -> None:
+    assert chatml.observation(**sections) == text
+
+
+def test_the_synthesizer_wrap_puts_a_newline_before_each_end_token() -> None:
+    assert chatml.synthesis_prompt("SYS", "USER") == (
+        "<|im_start|>system\nSYS\n<|im_end|>\n<|im_start|>user\nUSER\n<|im_end|>\n<|im_start|>assistant\n"
+    )
 
 
 def test_calls_are_parsed_in_order_with_their_raw_text() -> None:
@@ -50,13 +70,21 @@ def test_calls_are_parsed_in_order_with_their_raw_text() -> None:
         ('<tool_call>{"arguments": {}}</tool_call>', '{"name": <function-name>'),
         (
             '<tool_call>{"name": "search_urls", "arguments": {"query": ""}}</tool_call>',
-            "non-empty str argument 'query'",
+            "search_urls needs a non-empty string argument 'query'",
         ),
-        ('<tool_call>{"name": "search_urls", "arguments": {"query": "a", "top_k": "5"}}</tool_call>', "must be int"),
+        (
+            '<tool_call>{"name": "search_urls", "arguments": {"query": "a", "top_k": "5"}}</tool_call>',
+            "argument 'top_k' must be an integer",
+        ),
+        (
+            '<tool_call>{"name": "search_urls", "arguments": {"query": "a", "top_k": 1000}}</tool_call>',
+            "argument 'top_k': Input should be less than or equal to 50",
+        ),
         (
             '<tool_call>{"name": "search_urls", "arguments": {"query": "a", "depth": 2}}</tool_call>',
-            "no argument(s) depth",
+            "search_urls has no argument 'depth'; its arguments: query, top_k",
         ),
+        ('<tool_call>{"name": "web_visit", "arguments": {"url": "u"}}</tool_call>', "unknown function 'web_visit'"),
         ('<tool_call>{"name": "query_url", "arguments": ["a"]}</tool_call>', "arguments must be a JSON object"),
     ],
 )
@@ -100,13 +128,33 @@ def test_fallback_is_the_tail_like_the_reference() -> None:
 
 
 def test_trace_becomes_readable_without_the_system_block() -> None:
-    trace = chatml.first_prompt("SECRET SYSTEM", "Q?") + "plan</think><tool_call>c</tool_call><|im_end|>"
-    trace += chatml.tool_responses_turn([("c", "result")]) + "done \\boxed{x}<|im_end|>"
-    text = readable_trace(trace)
-    assert "SECRET SYSTEM" not in text and "<|im_" not in text
-    assert text.startswith("[USER]\nQ?\n\n[ASSISTANT]\n<think>plan</think>")
-    assert "\n\n\n" not in text
-    assert "[TOOL RESPONSE]\nc\nresult\n[END TOOL RESPONSE]" in text
+    trace = chatml.first_prompt("SECRET SYSTEM", "Q?") + "plan</think>\n<tool_call>c</tool_call><|im_end|>"
+    trace += chatml.tool_responses_turn([("c", "result: \nr")]) + "done \\boxed{x}<|im_end|>"
+    assert readable_trace(trace) == (
+        "USER:\n\nQ?\n\nASSISTANT:\n\nplan\n\nc\n\nUSER:\n\nSEARCH RESULT\nc\nresult: \nr\n\nASSISTANT:\n\ndone \\boxed{x}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fragment", "rendered"),
+    [
+        ("a<THINK >b</Think>c", "ab\nc"),
+        ("<tool_response >r</TOOL_RESPONCE>", "SEARCH RESULT\nr"),
+        ("x<|custom_token|>y", "xy"),
+        ("<b>bold</b> and <a href='u'>link</a>", "bold and link"),
+        ("a\n\n\n\n\nb", "a\n\nb"),
+    ],
+)
+def test_readable_trace_rules(fragment: str, rendered: str) -> None:
+    assert readable_trace(fragment) == rendered
+
+
+def test_the_synthesizer_user_message_has_the_reference_labels_in_order() -> None:
+    message = build_synthesis_user_message("Q?", "TRACE", ['{"name": "x"}', "{bad"])
+    assert message == (
+        "You are given a DeepSearch investigation trace.\n\nQuestion:\nQ?\n\nTrace (model transcript):\nTRACE\n\n"
+        "Tool Calls (as-recorded):\n['{\"name\": \"x\"}', '{bad']\n\n— End of trace —"
+    )
 
 
 def test_citations_are_checked_against_seen_urls() -> None:

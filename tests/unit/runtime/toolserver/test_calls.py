@@ -18,7 +18,8 @@ from fathom_runtime.toolserver.calls import CallRejected, parse_call
     ],
 )
 def test_literal_calls_are_mapped(call: str, expected: tuple) -> None:
-    assert parse_call(call) == expected
+    tool, arguments = parse_call(call)
+    assert (tool.name, arguments.model_dump()) == expected
 
 
 @pytest.mark.parametrize(
@@ -33,11 +34,13 @@ def test_literal_calls_are_mapped(call: str, expected: tuple) -> None:
         ("search_urls('a')\nimport os", "single expression"),
         ("search_urls(*['a'])", "literals"),
         ("search_urls(**{'query': 'a'})", "kwargs"),
-        ("search_urls()", "missing a required argument"),
-        ("search_urls('a', 'b', 'c')", "too many positional"),
-        ("search_urls('a', top_k='5')", "must be int"),
-        ("search_urls('a', top_k=True)", "must be int"),
-        ("search_urls('a', q='a')", "unexpected keyword"),
+        ("search_urls()", "needs a non-empty string argument 'query'"),
+        ("search_urls('a', 'b', 'c')", "at most 2 positional"),
+        ("search_urls('a', top_k='5')", "must be an integer"),
+        ("search_urls('a', top_k=True)", "must be an integer"),
+        ("search_urls('a', 18446744073709551616)", "less than or equal to 50"),
+        ("search_urls('a', query='b')", "given twice"),
+        ("search_urls('a', q='a')", "has no argument 'q'"),
         ("search_urls(" * 200 + ")" * 200, "literals"),
         ("x" * 30_000, "longer than"),
     ],
