@@ -131,7 +131,8 @@ def test_trace_becomes_readable_without_the_system_block() -> None:
     trace = chatml.first_prompt("SECRET SYSTEM", "Q?") + "plan</think>\n<tool_call>c</tool_call><|im_end|>"
     trace += chatml.tool_responses_turn([("c", "result: \nr")]) + "done \\boxed{x}<|im_end|>"
     assert readable_trace(trace) == (
-        "USER:\n\nQ?\n\nASSISTANT:\n\nplan\n\nc\n\nUSER:\n\nSEARCH RESULT\nc\nresult: \nr\n\nASSISTANT:\n\ndone \\boxed{x}"
+        "USER:\n\nQ?\n\nASSISTANT:\n\nplan\n\nc\n\n"
+        "USER:\n\nSEARCH RESULT\nc\nresult: \nr\n\nASSISTANT:\n\ndone \\boxed{x}"
     )
 
 
