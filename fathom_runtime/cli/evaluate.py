@@ -1,6 +1,6 @@
 """`fathom eval`: a benchmark JSONL ({id, question, answer}) through the search agent, like the reference harness:
-the boxed answer (else the last 200 characters), a judge verdict per row, one result row per example, resume by
-id, many workers. Without --judge-url the judge is a normalised containment match."""
+the boxed answer (else the last 200 characters), a judge verdict per row (judge.py), one result row per example,
+resume by id, many workers. Accuracy is correct / rows completed."""
 
 from __future__ import annotations
 
@@ -8,54 +8,19 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
+from fathom_runtime.cli import judge
 from fathom_runtime.protocol.answers import fallback_answer
-
-JUDGE_PROMPT = """Decide whether a predicted answer matches the gold answer to a question. Minor differences in
-wording, formatting or units do not matter; missing or contradicting facts do.
-Question: {question}
-Gold answer: {gold}
-Predicted answer: {prediction}
-Reply with exactly one word: correct or incorrect."""
-
-
-def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text).split())
-
-
-def containment_judge(gold: str, prediction: str | None) -> str:
-    """'correct' when the normalised gold answer appears in the normalised prediction. Pure."""
-    if not prediction:
-        return "incorrect"
-    return "correct" if normalise(gold) and normalise(gold) in normalise(prediction) else "incorrect"
-
 
 def done_ids(path: Path) -> set[str]:
     if not path.exists():
         return set()
     return {json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
-
-
-async def llm_judge(
-    client: httpx.AsyncClient, url: str, model: str, key: str | None, row: dict[str, Any], prediction: str
-) -> str:
-    prompt = JUDGE_PROMPT.format(question=row["question"], gold=row["answer"], prediction=prediction)
-    response = await client.post(
-        f"{url.rstrip('/')}/chat/completions",
-        headers={"Authorization": f"Bearer {key}"} if key else {},
-        json={"model": model, "temperature": 0, "messages": [{"role": "user", "content": prompt}]},
-    )
-    response.raise_for_status()
-    verdict = response.json()["choices"][0]["message"]["content"].strip().lower()
-    return "incorrect" if "incorrect" in verdict else "correct" if "correct" in verdict else "unjudged"
 
 
 async def evaluate(
@@ -64,8 +29,12 @@ async def evaluate(
     results: list[dict[str, Any]] = []
     gate = asyncio.Semaphore(args.workers)
     lock = asyncio.Lock()
-    key = os.environ.get(args.judge_key_env) if args.judge_url else None
     async with httpx.AsyncClient(base_url=args.url, timeout=None) as client:
+        llm = (
+            judge.LlmJudge(client, args.judge_url, args.judge_model, os.environ.get(args.judge_key_env))
+            if args.judge == "llm"
+            else None
+        )
 
         async def one(row: dict[str, Any]) -> None:
             async with gate:
@@ -76,10 +45,11 @@ async def evaluate(
                 final = record.get("answer")
                 trace = record.get("trace") or ""
                 prediction = final if final is not None else (fallback_answer(trace) if trace else None)
-                if args.judge_url and prediction:
-                    judgement = await llm_judge(client, args.judge_url, args.judge_model, key, row, prediction)
+                problem = None
+                if llm is not None:
+                    judgement, problem = await llm.verdict(row["question"], str(row["answer"]), prediction)
                 else:
-                    judgement = containment_judge(str(row["answer"]), prediction)
+                    judgement = judge.containment_verdict(str(row["answer"]), prediction)
                 result = {
                     "id": row["id"],
                     "question": row["question"],
@@ -87,6 +57,7 @@ async def evaluate(
                     "prediction": prediction,
                     "boxed": final is not None,
                     "judgement": judgement,
+                    "judge_error": problem,
                     "status": record.get("status", f"http {response.status_code}"),
                     "turns": record.get("turns"),
                     "research_id": record.get("id"),
@@ -103,6 +74,13 @@ async def evaluate(
 
 def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     dataset = Path(args.dataset)
+    if args.judge == "llm" and not args.judge_url:
+        err.write(
+            "fathom eval: the default judge is an LLM, as in the paper: give --judge-url (an OpenAI-compatible base "
+            "URL ending in /v1) with its key in $OPENAI_API_KEY, or --judge contains (a containment match, not "
+            "comparable with the paper's numbers)\n"
+        )
+        return 2
     if not dataset.exists():
         err.write(f"fathom eval: no such dataset {dataset}\n")
         return 2
@@ -129,6 +107,8 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
                 "examples": len(judged),
                 "correct": correct,
                 "accuracy": round(accuracy, 4),
+                "judge": f"llm:{args.judge_model}" if args.judge == "llm" else "contains",
+                "comparable_with_paper": args.judge == "llm",
                 "results": str(out_path),
             }
         )

@@ -44,7 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", help="results JSONL (default: <dataset>.results.jsonl; resumed by id)")
     evaluate.add_argument("--workers", type=int, default=8, help="questions in flight at once")
     evaluate.add_argument("--limit", type=int, help="only the first N rows")
-    evaluate.add_argument("--judge-url", help="OpenAI-compatible base URL (…/v1) of an LLM judge")
+    evaluate.add_argument(
+        "--judge",
+        choices=("llm", "contains"),
+        default="llm",
+        help="llm: the paper's judge (needs --judge-url); contains: gold answer contained in the prediction, "
+        "a different metric, not comparable with the paper",
+    )
+    evaluate.add_argument("--judge-url", help="OpenAI-compatible base URL (…/v1) of the LLM judge")
     evaluate.add_argument("--judge-model", default="gpt-4.1-mini", help="model name of the judge")
     evaluate.add_argument("--judge-key-env", default="OPENAI_API_KEY", help="variable holding the judge's key")
 
