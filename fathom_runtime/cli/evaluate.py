@@ -17,6 +17,7 @@ import httpx
 from fathom_runtime.cli import judge
 from fathom_runtime.protocol.answers import fallback_answer
 
+
 def done_ids(path: Path) -> set[str]:
     if not path.exists():
         return set()

@@ -77,6 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
         8904,
     )
 
+    prompts = sub.add_parser("prompts", help="manage the agent's prompt files")
+    actions = prompts.add_subparsers(dest="prompts_command", metavar="ACTION", required=True)
+    reference = actions.add_parser(
+        "import-reference",
+        help="fetch the reference's exact prompt wording (pinned commit, checked digests)",
+        description="Downloads the prompt sources of the reference repository (FractalAIResearchLabs/"
+        "Fathom-DeepResearch) at a pinned commit, checks their sha256, extracts the prompt strings with ast (nothing "
+        "is executed) and writes search_system.md and synthesis_system.md, or a ConfigMap holding both for a "
+        "stack's orchestrator.prompts.configMapName. The built-in own-words prompts stay the default.",
+    )
+    reference.add_argument("--from", dest="source", help="base URL or local checkout (default: GitHub at the pin)")
+    reference.add_argument(
+        "--sha256", action="append", default=[], metavar="PATH=HEX", help="accept another digest for a source file"
+    )
+    target = reference.add_mutually_exclusive_group(required=True)
+    target.add_argument("--out", metavar="DIR", help="write the prompt files into DIR")
+    target.add_argument("--configmap", metavar="NAME", help="print a ConfigMap named NAME (pipe to kubectl apply -f -)")
+    reference.add_argument("-n", "--namespace", help="namespace of the ConfigMap")
+
     operator = sub.add_parser(
         "operator",
         help="run the Kopf operator against the current kubeconfig (in-cluster config inside a pod)",
@@ -107,6 +126,12 @@ def _run_eval(args: argparse.Namespace) -> int:
     return evaluate.run(args)
 
 
+def _run_prompts(args: argparse.Namespace) -> int:
+    from fathom_runtime.cli import prompts
+
+    return prompts.run(args)
+
+
 def _run_orchestrator(args: argparse.Namespace) -> int:
     from fathom_runtime.cli import serve
 
@@ -128,6 +153,7 @@ def _run_operator(args: argparse.Namespace) -> int:
 HANDLERS: dict[str, Handler] = {
     "research": _run_research,
     "eval": _run_eval,
+    "prompts": _run_prompts,
     "orchestrator": _run_orchestrator,
     "toolserver": _run_toolserver,
     "operator": _run_operator,

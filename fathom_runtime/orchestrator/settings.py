@@ -6,7 +6,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -56,6 +56,23 @@ class OrchestratorSettings(BaseSettings):
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _prompts_are_usable(self) -> OrchestratorSettings:
+        """A prompt file that is missing or a search template that cannot take the tool list fails at start."""
+        for which, path in (("search", self.search_prompt_file), ("synthesis", self.synthesis_prompt_file)):
+            if path and not Path(path).is_file():
+                raise ValueError(f"FATHOM_{which.upper()}_PROMPT_FILE: no such file {path}")
+        try:
+            self.prompt("search").format(tools="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                "the search prompt must be a template whose only field is {tools} (double every literal brace): "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if "{tools}" not in self.prompt("search"):
+            raise ValueError("the search prompt must hold {tools} where the tool list goes")
+        return self
 
     def prompt(self, which: Literal["search", "synthesis"]) -> str:
         override = self.search_prompt_file if which == "search" else self.synthesis_prompt_file

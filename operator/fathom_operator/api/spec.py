@@ -8,6 +8,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from fathom_operator import constants as c
 from fathom_operator.api import rules
 from fathom_operator.api.rules import Rule
 
@@ -18,6 +19,7 @@ SearchProvider = Literal["serper", "searxng", "local"]
 CacheType = Literal["memory", "disk", "redis"]
 StorageType = Literal["sqlite", "postgres"]
 ModelApi = Literal["generate", "completions"]
+ExtractionModel = Literal["auto", "passages"]
 
 
 def _add_cross_field_rules(schema: dict[str, Any], cls: type[Any]) -> None:
@@ -193,6 +195,13 @@ class QueryLLMSpec(ModelServerSpec):
 class ModelsSpec(SpecModel):
     """The model servers of the stack."""
 
+    def enabled(self) -> dict[str, ModelServerSpec]:
+        """The model roles this stack uses, by role name: search and synthesizer always, the query LLM if enabled."""
+        roles: dict[str, ModelServerSpec] = {c.SEARCH: self.search, c.SYNTHESIZER: self.synthesizer}
+        if self.query_llm.enabled:
+            roles[c.QUERY_LLM] = self.query_llm
+        return roles
+
     search: SearchModelSpec = Field(default_factory=SearchModelSpec, description="Search agent model server.")
     synthesizer: SynthesizerModelSpec = Field(
         default_factory=SynthesizerModelSpec, description="Report synthesizer model server."
@@ -323,6 +332,18 @@ class EgressSpec(SpecModel):
     )
 
 
+class ExtractionSpec(SpecModel):
+    """How query_url turns a page into the evidence the agent asked for."""
+
+    model: ExtractionModel = Field(
+        default="auto",
+        description="auto: an LLM writes Rationale/Evidence/Summary, as Fathom-Search was trained on; the query LLM "
+        "when it is enabled, otherwise the synthesizer's model server (no extra GPU, shared load). passages: no LLM, "
+        "the page passages that best match the goal (cheapest, lower quality). The passages are also the fallback "
+        "when the LLM fails.",
+    )
+
+
 class ToolServerSpec(SpecModel):
     """The web tool server (search, fetch, extraction)."""
 
@@ -333,6 +354,7 @@ class ToolServerSpec(SpecModel):
     fetch: FetchSpec = Field(default_factory=FetchSpec, description="Page fetching.")
     cache: CacheSpec = Field(default_factory=CacheSpec, description="Cache backend.")
     egress: EgressSpec = Field(default_factory=EgressSpec, description="Egress policy.")
+    extraction: ExtractionSpec = Field(default_factory=ExtractionSpec, description="query_url extraction.")
     resources: ResourceRequirements = Field(default_factory=ResourceRequirements, description="CPU and memory.")
 
 
@@ -357,6 +379,19 @@ class StorageSpec(SpecModel):
     )
 
 
+class PromptsSpec(SpecModel):
+    """Prompt files replacing the built-in own-words prompts."""
+
+    config_map_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        max_length=253,
+        description="ConfigMap in the stack's namespace with keys search_system.md and synthesis_system.md (e.g. "
+        "from `fathom prompts import-reference --configmap NAME`). The orchestrator reads them at start: restart it "
+        "after changing the ConfigMap.",
+    )
+
+
 class OrchestratorSpec(SpecModel):
     """The research API and agent loop."""
 
@@ -378,6 +413,7 @@ class OrchestratorSpec(SpecModel):
         default="generate", description="generate (SGLang native) or completions (OpenAI-compatible)."
     )
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Research record storage.")
+    prompts: PromptsSpec = Field(default_factory=PromptsSpec, description="Prompt overrides.")
     resources: ResourceRequirements = Field(default_factory=ResourceRequirements, description="CPU and memory.")
 
 
@@ -412,3 +448,10 @@ class DeepResearchStackSpec(SpecModel):
     tool_server: ToolServerSpec = Field(description="Web tool server (required: it names the search backend).")
     orchestrator: OrchestratorSpec = Field(default_factory=OrchestratorSpec, description="Research API.")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Prometheus scraping.")
+
+    def extraction_role(self) -> str | None:
+        """The model role query_url extraction uses: the query LLM when enabled, else the synthesizer (already
+        running, and Fathom-Search was trained on LLM-extracted evidence); None for passages only."""
+        if self.tool_server.extraction.model == "passages":
+            return None
+        return c.QUERY_LLM if self.models.query_llm.enabled else c.SYNTHESIZER

@@ -15,7 +15,6 @@ from fathom_operator.k8s import resources
 from fathom_operator.k8s.client import JSON, Kube
 from fathom_operator.render import meta, sglang
 from fathom_operator.render.meta import StackRef
-from fathom_operator.status.aggregate import expected_models
 from fathom_operator.status.observed import EndpointObservation, Observation, WorkloadObservation
 
 logger = logging.getLogger(__name__)
@@ -105,7 +104,7 @@ class MonitoringDiscovery:
 def observe(kube: Kube, stack: StackRef, spec: DeepResearchStackSpec, monitoring_available: bool) -> Observation:
     endpoints = {
         role: probe_endpoint(sglang.model_url(stack, role, model))
-        for role, model in expected_models(spec).items()
+        for role, model in spec.models.enabled().items()
         if model.engine == "external"
     }
     return Observation(observe_workloads(kube, stack), endpoints, monitoring_available)

@@ -14,11 +14,7 @@ API_VERSION = "monitoring.coreos.com/v1"
 
 
 def _model_roles(spec: DeepResearchStackSpec) -> list[str]:
-    models = spec.models
-    roles = [(c.SEARCH, models.search), (c.SYNTHESIZER, models.synthesizer)]
-    if models.query_llm.enabled:
-        roles.append((c.QUERY_LLM, models.query_llm))
-    return [role for role, model in roles if model.engine == "sglang"]
+    return [role for role, model in spec.models.enabled().items() if model.engine == "sglang"]
 
 
 def _in_stack(stack: StackRef, components: list[str]) -> dict[str, Any]:

@@ -59,9 +59,9 @@ def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest
         ]
     }
     egress = [dns, internet]
-    llm = spec.models.query_llm
-    if llm.enabled and llm.engine == "sglang":
-        egress.append({"to": [_peer(stack, c.QUERY_LLM)], "ports": [{"protocol": "TCP", "port": c.SGLANG_PORT}]})
+    llm = _extraction_role_in_cluster(spec)
+    if llm is not None:
+        egress.append({"to": [_peer(stack, llm)], "ports": [{"protocol": "TCP", "port": c.SGLANG_PORT}]})
     if spec.tool_server.cache.type == "redis":  # a shared cache lives inside the cluster
         egress.append({"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 6379}]})
     allowed = [h for h in spec.tool_server.egress.allow_hosts if "/" in h]
@@ -74,13 +74,20 @@ def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest
     return policy
 
 
+def _extraction_role_in_cluster(spec: DeepResearchStackSpec) -> str | None:
+    """The model role the tool server calls for extraction, when the stack deploys it."""
+    role = spec.extraction_role()
+    return role if role is not None and spec.models.enabled()[role].engine == "sglang" else None
+
+
 def render_network_policies(stack: StackRef, spec: DeepResearchStackSpec) -> list[Manifest]:
-    models = spec.models
-    policies = [
-        _ingress_policy(stack, role, c.SGLANG_PORT, [c.ORCHESTRATOR])
-        for role, model in ((c.SEARCH, models.search), (c.SYNTHESIZER, models.synthesizer))
-        if model.engine == "sglang"
-    ]
-    if models.query_llm.enabled and models.query_llm.engine == "sglang":
-        policies.append(_ingress_policy(stack, c.QUERY_LLM, c.SGLANG_PORT, [c.TOOL_SERVER]))
+    extractor = _extraction_role_in_cluster(spec)
+    policies = []
+    for role, model in spec.models.enabled().items():
+        if model.engine != "sglang":
+            continue
+        clients = [c.ORCHESTRATOR] if role != c.QUERY_LLM else []
+        if role == extractor:
+            clients.append(c.TOOL_SERVER)
+        policies.append(_ingress_policy(stack, role, c.SGLANG_PORT, clients))
     return [*policies, _toolserver_policy(stack, spec)]

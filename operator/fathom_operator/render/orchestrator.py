@@ -11,6 +11,7 @@ from fathom_operator.render import Manifest, meta, pods, sglang
 from fathom_operator.render.meta import StackRef
 
 DATA_DIR = "/var/lib/fathom"
+PROMPTS_DIR = "/etc/fathom/prompts"
 SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR}/fathom.db"
 DEFAULT_RESOURCES = ResourceRequirements(limits={"memory": "1Gi"}, requests={"cpu": "250m", "memory": "256Mi"})
 
@@ -31,6 +32,9 @@ def build_env(stack: StackRef, spec: DeepResearchStackSpec) -> list[dict[str, An
         pods.env_value(c.ENV_MAX_CONTEXT_TOKENS, orch.max_context_tokens),
         pods.env_value(c.ENV_TEMPERATURE, orch.temperature),
     ]
+    if orch.prompts.config_map_name:
+        env.append(pods.env_value(c.ENV_SEARCH_PROMPT_FILE, f"{PROMPTS_DIR}/{c.PROMPT_KEY_SEARCH}"))
+        env.append(pods.env_value(c.ENV_SYNTHESIS_PROMPT_FILE, f"{PROMPTS_DIR}/{c.PROMPT_KEY_SYNTHESIS}"))
     if orch.storage.type == "postgres" and orch.storage.dsn_secret_ref is not None:
         env.append(pods.env_secret(c.ENV_DATABASE_URL, orch.storage.dsn_secret_ref))
     else:
@@ -42,7 +46,7 @@ def render_orchestrator(stack: StackRef, spec: DeepResearchStackSpec, config: Re
     orch = spec.orchestrator
     sqlite = orch.storage.type == "sqlite"
     volumes = [pods.empty_dir("tmp", size_limit="1Gi")]
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
     objects: list[Manifest] = []
     if sqlite:
         pvc = orch.storage.pvc
@@ -62,6 +66,9 @@ def render_orchestrator(stack: StackRef, spec: DeepResearchStackSpec, config: Re
         )
         volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": data_claim_name(stack)}})
         mounts.append({"name": "data", "mountPath": DATA_DIR})
+    if orch.prompts.config_map_name:
+        volumes.append({"name": "prompts", "configMap": {"name": orch.prompts.config_map_name}})
+        mounts.append({"name": "prompts", "mountPath": PROMPTS_DIR, "readOnly": True})
     container = pods.runtime_container(
         "orchestrator",
         orch.image or config.runtime_image,

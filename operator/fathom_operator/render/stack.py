@@ -28,12 +28,8 @@ def render_stack(
 ) -> list[Manifest]:
     """Every child object the stack should have. `monitoring_available` says whether the cluster serves
     monitoring.coreos.com (an observed fact the caller passes in)."""
-    models = spec.models
     objects = [_service_account(stack), *sglang.render_model_cache(stack, spec.model_cache)]
-    roles = [(c.SEARCH, models.search), (c.SYNTHESIZER, models.synthesizer)]
-    if models.query_llm.enabled:
-        roles.append((c.QUERY_LLM, models.query_llm))
-    for role, model in roles:
+    for role, model in spec.models.enabled().items():
         objects += sglang.render_model_server(stack, role, model, spec.model_cache, config)
     objects += toolserver.render_toolserver(stack, spec, config)
     objects += orchestrator.render_orchestrator(stack, spec, config)

@@ -16,13 +16,14 @@ CACHE_DIR = "/var/cache/fathom"
 DEFAULT_RESOURCES = ResourceRequirements(limits={"memory": "2Gi"}, requests={"cpu": "500m", "memory": "512Mi"})
 
 
-def query_llm_url(stack: StackRef, spec: DeepResearchStackSpec) -> str | None:
-    """OpenAI-compatible base URL (ending in /v1) of the query LLM, or None when it is disabled."""
-    llm = spec.models.query_llm
-    if not llm.enabled:
+def extraction_endpoint(stack: StackRef, spec: DeepResearchStackSpec) -> tuple[str, str] | None:
+    """(OpenAI-compatible base URL ending in /v1, served model name) of the extraction LLM, or None."""
+    role = spec.extraction_role()
+    if role is None:
         return None
-    url = sglang.model_url(stack, c.QUERY_LLM, llm)
-    return url if url.endswith("/v1") else f"{url}/v1"
+    model = spec.models.enabled()[role]
+    url = sglang.model_url(stack, role, model)
+    return (url if url.endswith("/v1") else f"{url}/v1"), model.served_name
 
 
 def build_config(stack: StackRef, spec: DeepResearchStackSpec) -> dict[str, str]:
@@ -45,10 +46,9 @@ def build_config(stack: StackRef, spec: DeepResearchStackSpec) -> dict[str, str]
         config[c.ENV_CACHE_URL] = tools.cache.url or CACHE_DIR
     elif tools.cache.url:
         config[c.ENV_CACHE_URL] = tools.cache.url
-    llm_url = query_llm_url(stack, spec)
-    if llm_url:
-        config[c.ENV_QUERY_LLM_URL] = llm_url
-        config[c.ENV_QUERY_LLM_MODEL] = spec.models.query_llm.served_name
+    endpoint = extraction_endpoint(stack, spec)
+    if endpoint is not None:
+        config[c.ENV_QUERY_LLM_URL], config[c.ENV_QUERY_LLM_MODEL] = endpoint
     return dict(sorted(config.items()))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fathom_operator import constants as c
-from fathom_operator.api.spec import DeepResearchStackSpec, ModelServerSpec
+from fathom_operator.api.spec import DeepResearchStackSpec
 from fathom_operator.api.status import ComponentStatus, Condition, ConditionType, Phase, StackStatus
 from fathom_operator.render import meta, sglang
 from fathom_operator.render.meta import StackRef
@@ -20,13 +20,6 @@ class Verdict:
 
     status: ComponentStatus
     reason: str = ""
-
-
-def expected_models(spec: DeepResearchStackSpec) -> dict[str, ModelServerSpec]:
-    models: dict[str, ModelServerSpec] = {c.SEARCH: spec.models.search, c.SYNTHESIZER: spec.models.synthesizer}
-    if spec.models.query_llm.enabled:
-        models[c.QUERY_LLM] = spec.models.query_llm
-    return models
 
 
 def judge_workload(name: str, obs: WorkloadObservation | None, endpoint: str, gpu_resource: str = "") -> Verdict:
@@ -69,7 +62,7 @@ def judge_endpoint(name: str, obs: EndpointObservation | None, url: str) -> Verd
 
 def judge_components(stack: StackRef, spec: DeepResearchStackSpec, observation: Observation) -> dict[str, Verdict]:
     verdicts: dict[str, Verdict] = {}
-    for role, model in expected_models(spec).items():
+    for role, model in spec.models.enabled().items():
         url = sglang.model_url(stack, role, model)
         if model.engine == "external":
             verdicts[role] = judge_endpoint(role, observation.endpoints.get(role), url)
@@ -152,7 +145,7 @@ def aggregate(
 ) -> StackStatus:
     """The status to write for `generation`, given what was observed and what was written before."""
     verdicts = judge_components(stack, spec, observation)
-    model_verdicts = [verdicts[role] for role in expected_models(spec)]
+    model_verdicts = [verdicts[role] for role in spec.models.enabled()]
     groups = [
         _group_condition(ConditionType.MODELS_READY, model_verdicts, "AllModelsReady", generation),
         _group_condition(ConditionType.TOOL_SERVER_READY, [verdicts[c.TOOL_SERVER]], "Available", generation),

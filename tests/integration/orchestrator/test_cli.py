@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.server
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +143,20 @@ def test_the_llm_judge_needs_an_endpoint(tmp_path: Path) -> None:
     dataset.write_text('{"id": "a", "question": "q", "answer": "a"}\n')
     ran = fathom("eval", str(dataset), "--url", "http://127.0.0.1:9")
     assert ran.returncode == 2 and "--judge-url" in ran.stderr and "--judge contains" in ran.stderr
+
+
+def test_prompts_import_reference_downloads_checks_and_writes(tmp_path: Path) -> None:
+    fixture = REPO / "tests" / "fixtures" / "reference"
+    paths = ("agents/inference/re_call.py", "prompts.py")
+    digests = [f"--sha256={p}={hashlib.sha256((fixture / p).read_bytes()).hexdigest()}" for p in paths]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(fixture))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        ran = fathom("prompts", "import-reference", "--from", base, *digests, "--out", str(tmp_path / "p"))
+        refused = fathom("prompts", "import-reference", "--from", base, "--out", str(tmp_path / "q"))
+        server.shutdown()
+    assert ran.returncode == 0, ran.stderr
+    assert "FATHOM_SEARCH_PROMPT_FILE=" in ran.stderr
+    assert "{tools}" in (tmp_path / "p" / "search_system.md").read_text()
+    assert refused.returncode == 1 and "refusing it" in refused.stderr and not (tmp_path / "q").exists()
