@@ -1,4 +1,4 @@
-"""Judges for `fathom eval` (protocol §5). The default follows the reference harness: an LLM at temperature 0 and
+"""Judges for `fathom eval` (docs/protocol.md). The default follows the reference harness: an LLM at temperature 0 and
 64 tokens, given the NFKD lower-cased question and gold answer, must reply with exactly one word, `correct`,
 `incorrect` or `unknown`; anything else counts as `unknown`. Containment is a different metric, kept under its own
 name: its numbers are not comparable with the paper's."""

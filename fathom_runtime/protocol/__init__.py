@@ -1,2 +1,2 @@
-"""The Fathom wire protocol (fathom-protocol.md): ChatML prompts, tool calls, answers, transcripts.
+"""The Fathom wire protocol (docs/protocol.md): ChatML prompts, tool calls, answers, transcripts.
 Pure text in, text out: no asyncio, httpx, fastapi or sqlalchemy."""

@@ -1,5 +1,5 @@
 """The final answer: the content of the last \\boxed{…} (brace-matched), with the \\boxed X and \\fbox{} variants
-(protocol §2)."""
+(docs/protocol.md)."""
 
 from __future__ import annotations
 

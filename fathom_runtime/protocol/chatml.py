@@ -1,4 +1,4 @@
-"""ChatML prompt building for both models (protocol §2, §4). Special tokens are fixed by the models' training."""
+"""ChatML prompt building for both models (docs/protocol.md). Special tokens are fixed by the models' training."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def close_assistant_turn(generated: str) -> str:
 
 def observation(*, result: str = "", error: str = "") -> str:
     """A tool's reply as the ReCall executor client formats it: a `result: ` and an `error: ` section, each only when
-    non-empty, the whole stripped (protocol §2)."""
+    non-empty, the whole stripped (docs/protocol.md)."""
     text = ""
     if result:
         text += f"result: \n{result}\n"
@@ -42,5 +42,5 @@ def tool_responses_turn(blocks: Sequence[tuple[str, str]]) -> str:
 
 def synthesis_prompt(system: str, user: str) -> str:
     """The synthesizer's input: system and user turns, each with a newline before <|im_end|> as in the reference's
-    wrap, and an open assistant turn (protocol §4)."""
+    wrap, and an open assistant turn (docs/protocol.md)."""
     return f"{IM_START}system\n{system}\n{IM_END}\n{IM_START}user\n{user}\n{IM_END}\n{IM_START}assistant\n"

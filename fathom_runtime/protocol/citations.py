@@ -1,5 +1,5 @@
 """Bracketed URL citations in a report (`… claim. [https://example.com/page]`), checked against the URLs the
-agent actually saw (protocol §4; the reference does not check)."""
+agent actually saw (docs/protocol.md; the reference does not check)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The tools, declared once (protocol §2, §3): one argument model per tool and the tool response model. The tool
+"""The tools, declared once (docs/protocol.md): one argument model per tool and the tool response model. The tool
 list shown to the search model, the validation of the model's calls, the tool server's request bodies and its
 `/execute` binding all derive from these declarations. Pure."""
 
@@ -89,7 +89,7 @@ def build_schema(tool: Tool) -> dict[str, Any]:
 
 def render_tool_list(tools: tuple[Tool, ...] = AGENT_TOOLS) -> str:
     """The text between the ```json fences of the search system prompt: ONE line, the Python repr of the list of
-    schemas, because the reference formats a Python list into its template (protocol §2)."""
+    schemas, because the reference formats a Python list into its template (docs/protocol.md)."""
     return repr([build_schema(tool) for tool in tools])
 
 

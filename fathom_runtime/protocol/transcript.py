@@ -1,4 +1,4 @@
-"""The synthesizer's user message (protocol §4): the agent's trace rewritten for reading, the tool calls as
+"""The synthesizer's user message (docs/protocol.md): the agent's trace rewritten for reading, the tool calls as
 recorded, in the reference's order and labels. Pure."""
 
 from __future__ import annotations

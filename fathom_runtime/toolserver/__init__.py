@@ -1,1 +1,1 @@
-"""The web tool server: search, page fetching and goal-conditioned extraction for the agent (protocol §3)."""
+"""The web tool server: search, page fetching and goal-conditioned extraction for the agent (docs/protocol.md)."""

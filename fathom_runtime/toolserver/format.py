@@ -1,4 +1,4 @@
-"""Tool results in the exact text shapes the Fathom models were trained on (protocol §3). Pure."""
+"""Tool results in the exact text shapes the Fathom models were trained on (docs/protocol.md). Pure."""
 
 from __future__ import annotations
 

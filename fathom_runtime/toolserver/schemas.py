@@ -19,7 +19,7 @@ class ExecuteRequest(BaseModel):
 
 class ExecuteResponse(BaseModel):
     """The reference executor's reply: a ReCall client prints every non-empty section, so `output` stays empty
-    (protocol §3)."""
+    (docs/protocol.md)."""
 
     result: str | None
     output: str = ""

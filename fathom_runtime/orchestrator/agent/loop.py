@@ -1,4 +1,4 @@
-"""The Fathom-Search agent loop (protocol §2): raw ChatML prompts, <tool_call> rounds executed concurrently,
+"""The Fathom-Search agent loop (docs/protocol.md): raw ChatML prompts, <tool_call> rounds executed concurrently,
 <tool_response> blocks in call order, \\boxed{} answers, a context budget tracked from server-reported usage.
 
 I/O comes in through the model client and the tool pool; progress goes out through `emit`."""

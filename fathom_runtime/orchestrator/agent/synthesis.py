@@ -1,4 +1,4 @@
-"""Plan-then-write synthesis (protocol §4): the trace as readable text plus the recorded tool calls go to the
+"""Plan-then-write synthesis (docs/protocol.md): the trace as readable text plus the recorded tool calls go to the
 synthesizer; its output splits on the last </think> into the plan and the report."""
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def build_user_prompt(question: str, trace: str, raw_calls: Sequence[str], *, bu
 
 
 def split_plan(text: str) -> tuple[str, str]:
-    """(plan, report): split on the last `</think>`, matched loosely as the reference does (protocol §4)."""
+    """(plan, report): split on the last `</think>`, matched loosely as the reference does (docs/protocol.md)."""
     closings = list(_THINK_CLOSE.finditer(text))
     if not closings:
         return "", text.strip()

@@ -1,5 +1,5 @@
 """Goal-conditioned extraction through any OpenAI-compatible chat endpoint (a served SGLang model or a hosted
-API): the model is asked for exactly three sections, Rational / Evidence / Summary (protocol §3)."""
+API): the model is asked for exactly three sections, Rational / Evidence / Summary (docs/protocol.md)."""
 
 from __future__ import annotations
 

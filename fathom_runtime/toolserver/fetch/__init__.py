@@ -1,1 +1,1 @@
-"""Page fetching: the guarded HTTP client, the fetchers, and the per-domain fallback chain (protocol §3)."""
+"""Page fetching: the guarded HTTP client, the fetchers, and the per-domain fallback chain (docs/protocol.md)."""

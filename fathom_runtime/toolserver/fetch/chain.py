@@ -1,4 +1,4 @@
-"""The fetch chain: per-domain fetcher order (protocol §3), first success wins; every attempt bounded by its
+"""The fetch chain: per-domain fetcher order (docs/protocol.md), first success wins; every attempt bounded by its
 fetcher's timeout, the shared outbound limit and a per-host limit. The URL's host is resolved and checked once
 up front, so a refused URL reaches no fetcher at all."""
 

@@ -1,5 +1,5 @@
 """SGLang model servers (search, synthesizer, query LLM): Deployment and Service per role, and the shared
-model-cache claim. Flags follow fathom-protocol.md §1. Pure."""
+model-cache claim. Flags follow the reference launch command (docs/operator.md). Pure."""
 
 from __future__ import annotations
 

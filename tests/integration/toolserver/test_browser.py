@@ -26,7 +26,7 @@ def test_javascript_pages_render_and_private_subresources_are_blocked(
 ) -> None:
     with Site("127.0.0.2") as victim:
         site.route("GET", "/question", lambda h: h.send(200, JS_PAGE.format(victim=victim.url)))
-        # With the Jina reader off, generic URLs go to the browser first (protocol §3 order).
+        # With the Jina reader off, generic URLs go to the browser first (docs/protocol.md order).
         tools = toolserver(browser_enabled=True, egress_allow=["127.0.0.1"])
         response = tools.post("/v1/tools/web_visit", json={"url": f"{site.url}/question"})
         assert response.status_code == 200, response.text

@@ -1,4 +1,4 @@
-"""Domain-specific fetchers of the chain (protocol §3), against loopback stand-ins that speak the real APIs:
+"""Domain-specific fetchers of the chain (docs/protocol.md), against loopback stand-ins that speak the real APIs:
 GitHub's contents/readme API, Reddit's thread JSON; YouTube without its optional package says so."""
 
 from __future__ import annotations

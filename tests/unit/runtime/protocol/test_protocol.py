@@ -1,4 +1,4 @@
-"""Protocol facts (fathom-protocol.md §2, §4): ChatML shapes, tool-call parsing, boxed answers, transcripts and
+"""Protocol facts (docs/protocol.md): ChatML shapes, tool-call parsing, boxed answers, transcripts and
 citation checks."""
 
 from __future__ import annotations
