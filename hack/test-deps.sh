@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Debian packages the test suite starts or reads: Python's HTML documentation (a real corpus for the local search
-# backend), redis-server and PostgreSQL (real cache and database servers), Chromium (the browser fetcher) and wrk
-# (the tool server benchmark's load generator). Idempotent; needs root for apt-get.
+# Debian packages the test suite starts or reads. Idempotent; needs root for apt-get.
+#   hack/test-deps.sh        Python's HTML documentation (a real corpus for the local search backend),
+#                            redis-server and PostgreSQL (real cache and database servers), Chromium (the browser
+#                            fetcher) and wrk (the tool server benchmark's load generator)
+#   hack/test-deps.sh node   the real node: containerd, runc, CNI plugins, iptables, ipset, debootstrap and buildah
 set -euo pipefail
-PACKAGES=(python3.11-doc redis-server postgresql chromium wrk)
+if [[ ${1:-} == node ]]; then
+  PACKAGES=(containerd runc containernetworking-plugins iptables ipset debootstrap buildah)
+else
+  PACKAGES=(python3.11-doc redis-server postgresql chromium wrk)
+fi
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -17,7 +23,7 @@ echo "test-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# The test suite starts its own servers on loopback; the distribution's default instances are not needed.
-for service in redis-server postgresql; do
+# The test suite starts its own servers on loopback and its own containerd; the distribution's instances are not needed.
+for service in redis-server postgresql containerd; do
   command -v service >/dev/null && service "$service" stop >/dev/null 2>&1 || true
 done

@@ -1,16 +1,26 @@
-# The Fathom operator image: the `fathom` command with the operator package, non-root, no build tools.
+# The Fathom operator image: the `fathom` command with the operator package, non-root (UID 1000 with a passwd entry,
+# which Kopf needs), no build tools.
 #   docker build -f images/operator.Dockerfile -t fathom-stack/operator:0.1.0 .
+#   make images     (the same steps without Docker, for the local node)
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# Dependencies first, pinned by the lock file CI installs from too; a source change rebuilds only the last steps.
+COPY pyproject.toml requirements.lock README.md ./
+RUN mkdir -p fathom_runtime operator/fathom_operator \
+ && touch fathom_runtime/__init__.py operator/fathom_operator/__init__.py \
+ && pip wheel --no-cache-dir --wheel-dir /deps -c requirements.lock . \
+ && rm /deps/fathom_stack-*.whl
 COPY fathom_runtime ./fathom_runtime
 COPY operator ./operator
-RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /app .
 
 FROM python:3.11-slim
 RUN useradd --uid 1000 --user-group --no-create-home fathom
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+COPY --from=build /deps /deps
+RUN pip install --no-cache-dir --no-index --find-links /deps /deps/*.whl && rm -rf /deps
+COPY --from=build /app /app
+RUN pip install --no-cache-dir --no-index --no-deps /app/*.whl && rm -rf /app
+ENV HOME=/tmp
 USER 1000:1000
 EXPOSE 8080
 ENTRYPOINT ["fathom"]

@@ -1,20 +1,29 @@
 # The runtime image: orchestrator and tool server (`fathom orchestrator`, `fathom toolserver`), with Debian's
-# Chromium for the Crawl4AI fetcher (no browser download at build or run time).
+# Chromium for the Crawl4AI fetcher (no browser download at build or run time). Runs as UID 1000 with a passwd entry;
+# under a read-only root filesystem it needs only /tmp writable (HOME=/tmp).
 #   docker build -f images/runtime.Dockerfile -t fathom-stack/runtime:0.1.0 .
+#   make images     (the same steps without Docker, for the local node)
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# Dependencies first, pinned by the lock file CI installs from too; a source change rebuilds only the last steps.
+COPY pyproject.toml requirements.lock README.md ./
+RUN mkdir -p fathom_runtime operator/fathom_operator \
+ && touch fathom_runtime/__init__.py operator/fathom_operator/__init__.py \
+ && pip wheel --no-cache-dir --wheel-dir /deps -c requirements.lock ".[browser,postgres,redis]" \
+ && rm /deps/fathom_stack-*.whl
 COPY fathom_runtime ./fathom_runtime
 COPY operator ./operator
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[browser,postgres,redis]"
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /app .
 
 FROM python:3.11-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium fonts-liberation ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 1000 --user-group --create-home fathom
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+COPY --from=build /deps /deps
+RUN pip install --no-cache-dir --no-index --find-links /deps /deps/*.whl && rm -rf /deps
+COPY --from=build /app /app
+RUN pip install --no-cache-dir --no-index --no-deps /app/*.whl && rm -rf /app
 ENV FATHOM_CHROMIUM_PATH=/usr/bin/chromium HOME=/tmp
 USER 1000:1000
 EXPOSE 8900 8904

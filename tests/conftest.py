@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import cluster
+from localcluster import cluster, controlplane, node, tools
 
 os.environ["TZ"] = "UTC"
 time.tzset()
@@ -33,14 +33,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def kubeconfig() -> Iterator[Path]:
     """A running control plane: the one KUBECONFIG points at if it answers, else our own for the session."""
     given = os.environ.get("KUBECONFIG")
-    if given and cluster.is_reachable(Path(given)):
+    if given and tools.is_reachable(Path(given)):
         yield Path(given)
         return
-    already_up = cluster.is_reachable(cluster.kubeconfig_path(TEST_CLUSTER))
+    already_up = tools.is_reachable(controlplane.kubeconfig_path(TEST_CLUSTER))
     path = cluster.up(TEST_CLUSTER)
     yield path
     if not already_up and os.environ.get("FATHOM_KEEP_CLUSTER") != "1":
         cluster.down(TEST_CLUSTER)
+
+
+@pytest.fixture(scope="session")
+def real_node(kubeconfig: Path) -> str:
+    """The name of the cluster's real kubelet node. Skipped where it cannot run (not root, containerd missing), unless
+    FATHOM_REQUIRE_REAL_NODE=1 (CI), where its absence is an error."""
+    if not node.is_running():
+        reason = node.unavailable_reason() or "the cluster was started without the real node"
+        if os.environ.get("FATHOM_REQUIRE_REAL_NODE") == "1":
+            pytest.fail(f"the real node is required but not running: {reason}")
+        pytest.skip(f"no real node: {reason}")
+    return node.NODE_NAME
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The parsing of the search model's <tool_call> blocks (docs/protocol.md); arguments are checked against protocol/tools.py.
+"""The parsing of the search model's <tool_call> blocks (docs/protocol.md); arguments are checked by tools.py.
 
 A call is `{"name": ..., "arguments": {...}}` inside <tool_call>…</tool_call>. A round whose tags are unbalanced or
 out of order is rejected as a whole (as the reference does); the agent loop turns that into an error the model

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support import cluster
+from localcluster import controlplane as cluster
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,10 +1,13 @@
-"""A scripted model server speaking SGLang's /generate and the OpenAI-compatible /v1/completions (plain and
-streaming), replying from a script and recording every prompt it received. Stands in for GPU model servers."""
+"""A scripted model server speaking SGLang's /generate, the OpenAI-compatible /v1/completions (plain and streaming)
+and /v1/chat/completions, replying from a script and recording every prompt it received. Stands in for GPU model
+servers, in-process in tests and as the `sglang.launch_server` of the stub image that runs as a real pod
+(tests/images/sglang-stub). Needs only fastapi."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,11 +30,29 @@ def tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-class ScriptedModel:
-    """`script(prompt, call_index)` decides each reply; `prompts` lists what was asked."""
+_URL = re.compile(r"\*\*URL\*\*: (\S+)")
 
-    def __init__(self, script: Script | list[Reply | str]) -> None:
+
+def by_round(replies: list[str]) -> Script:
+    """A search-agent script: reply N goes to the prompt holding N tool-response turns, with `{url}` replaced by the
+    first URL of the latest search result (so a stub can read what a real search found)."""
+
+    def script(prompt: str, index: int) -> str:
+        rounds = prompt.count("</tool_response>\n<|im_end|>")
+        latest = prompt.rsplit("<|im_start|>user", 1)[-1]
+        found = _URL.search(latest)
+        return replies[min(rounds, len(replies) - 1)].replace("{url}", found.group(1) if found else "")
+
+    return script
+
+
+class ScriptedModel:
+    """`script(prompt, call_index)` decides each reply; `prompts` lists what was asked. Chat completions answer
+    `chat_reply`."""
+
+    def __init__(self, script: Script | list[Reply | str], chat_reply: str = "") -> None:
         self._script = script
+        self._chat_reply = chat_reply
         self.prompts: list[str] = []
         self.requests: list[dict[str, Any]] = []
 
@@ -104,6 +125,18 @@ class ScriptedModel:
                     "usage": usage,
                 }
             )
+
+        @app.post("/v1/chat/completions")
+        async def chat(request: Request) -> dict[str, Any]:
+            body = await request.json()
+            self.requests.append(body)
+            usage = {"prompt_tokens": tokens(json.dumps(body["messages"])), "completion_tokens": 1}
+            message = {"role": "assistant", "content": self._chat_reply}
+            return {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "usage": usage}
+
+        @app.get("/v1/models")
+        async def models() -> dict[str, Any]:
+            return {"object": "list", "data": [{"id": "scripted", "object": "model"}]}
 
         return app
 

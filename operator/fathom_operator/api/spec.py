@@ -115,7 +115,14 @@ _TP_FITS_GPUS = Rule(
 _MODEL_RULES = (_EXTERNAL_NEEDS_ENDPOINT, _TP_FITS_GPUS)
 
 
-class ModelServerSpec(SpecModel):
+class PlacementSpec(SpecModel):
+    """Where a component's pods may run."""
+
+    node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the pods must match.")
+    tolerations: list[Toleration] = Field(default_factory=list, description="Tolerations of the pods.")
+
+
+class ModelServerSpec(PlacementSpec):
     """A model server: SGLang pods on GPUs (engine sglang) or an existing endpoint (engine external)."""
 
     cross_field_rules: ClassVar[tuple[Rule, ...]] = _MODEL_RULES
@@ -138,8 +145,6 @@ class ModelServerSpec(SpecModel):
         description="Base URL of an existing server (required when engine is external).",
     )
     resources: ResourceRequirements = Field(default_factory=ResourceRequirements, description="CPU and memory.")
-    node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the pods must match.")
-    tolerations: list[Toleration] = Field(default_factory=list, description="Tolerations of the pods.")
     extra_args: list[str] = Field(default_factory=list, description="Extra arguments appended to the server command.")
     env: list[EnvVar] = Field(default_factory=list, description="Extra environment variables of the server.")
 
@@ -257,6 +262,37 @@ class AutoscalingSpec(SpecModel):
     )
 
 
+class CorpusSpec(SpecModel):
+    """The files the `local` search provider indexes: from exactly one of a ConfigMap, a PersistentVolumeClaim or an
+    image, plus the URL where the same files are served (search hits point there, and the agent fetches them)."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="[has(self.configMap), has(self.pvc), has(self.image)].filter(x, x).size() == 1",
+            message="exactly one of configMap, pvc and image must be set",
+            check=lambda m: [m.config_map, m.pvc, m.image].count(None) == 2,
+        ),
+    )
+
+    config_map: str | None = Field(default=None, min_length=1, description="ConfigMap whose keys are the files.")
+    pvc: str | None = Field(default=None, min_length=1, description="PersistentVolumeClaim holding the files.")
+    image: str | None = Field(
+        default=None, min_length=1, description="Image holding the files at `path`; an init container copies them."
+    )
+    path: str = Field(
+        default="/",
+        pattern=r"^/",
+        description="Directory (or JSONL file) of the corpus inside the image or the PVC; ignored for a ConfigMap.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/]+(/.*)?$",
+        description="Where the files are served, e.g. http://docs.research.svc:8000 (needed for a directory of "
+        "pages; a JSONL corpus carries its own URLs). An in-cluster host here is also let through the egress guard "
+        "and the NetworkPolicy.",
+    )
+
+
 class SearchSpec(SpecModel):
     """Web search backend of the tool server."""
 
@@ -287,7 +323,7 @@ class SearchSpec(SpecModel):
     )
     api_key_secret_ref: SecretKeyRef | None = Field(default=None, description="Secret key holding the Serper API key.")
     url: str | None = Field(default=None, pattern=r"^https?://", description="SearXNG base URL.")
-    corpus: str | None = Field(default=None, min_length=1, description="Path of the local corpus inside the pod.")
+    corpus: CorpusSpec | None = Field(default=None, description="The corpus of the local provider.")
 
 
 class BrowserSpec(SpecModel):
@@ -344,7 +380,7 @@ class ExtractionSpec(SpecModel):
     )
 
 
-class ToolServerSpec(SpecModel):
+class ToolServerSpec(PlacementSpec):
     """The web tool server (search, fetch, extraction)."""
 
     replicas: int = Field(default=2, ge=0, le=256, description="Replicas when autoscaling is disabled.")
@@ -392,7 +428,7 @@ class PromptsSpec(SpecModel):
     )
 
 
-class OrchestratorSpec(SpecModel):
+class OrchestratorSpec(PlacementSpec):
     """The research API and agent loop."""
 
     cross_field_rules: ClassVar[tuple[Rule, ...]] = (

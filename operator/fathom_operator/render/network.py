@@ -4,6 +4,7 @@ reaches the query LLM), and the tool server's egress avoids cluster-internal ran
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from fathom_operator import constants as c
 from fathom_operator.api.spec import DeepResearchStackSpec
@@ -22,6 +23,37 @@ PROMETHEUS_PEER = {
     "namespaceSelector": {},
     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
 }
+
+
+def in_cluster_peer(url: str, namespace: str) -> tuple[str, str, int] | None:
+    """(host, namespace, port) when `url` names a Service of this cluster (`svc`, `svc.ns.svc`,
+    `svc.ns.svc.cluster.local`); None for any other host. Pure."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".").lower()
+    labels = host.split(".")
+    if len(labels) == 1 and host:
+        service_namespace = namespace
+    elif host.endswith(".svc") or host.endswith(".svc.cluster.local"):
+        service_namespace = labels[1]
+    else:
+        return None
+    return host, service_namespace, parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def corpus_url(spec: DeepResearchStackSpec) -> str | None:
+    corpus = spec.tool_server.search.corpus
+    return corpus.base_url if corpus is not None else None
+
+
+def toolserver_upstreams(spec: DeepResearchStackSpec) -> list[str]:
+    """URLs the tool server is configured to call, some perhaps inside the cluster: the search backend, the corpus
+    pages and an external extraction LLM."""
+    urls = [url for url in (spec.tool_server.search.url, corpus_url(spec)) if url]
+    role = spec.extraction_role()
+    extractor = spec.models.enabled()[role] if role else None
+    if extractor is not None and extractor.engine == "external" and extractor.endpoint:
+        urls.append(extractor.endpoint)
+    return urls
 
 
 def _peer(stack: StackRef, component: str) -> dict[str, Any]:
@@ -64,6 +96,12 @@ def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest
         egress.append({"to": [_peer(stack, llm)], "ports": [{"protocol": "TCP", "port": c.SGLANG_PORT}]})
     if spec.tool_server.cache.type == "redis":  # a shared cache lives inside the cluster
         egress.append({"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 6379}]})
+    for url in toolserver_upstreams(spec):  # a configured in-cluster service, without opening every private range
+        peer = in_cluster_peer(url, stack.namespace)
+        if peer is not None:
+            _, namespace, port = peer
+            selector = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+            egress.append({"to": [selector], "ports": [{"protocol": "TCP", "port": port}]})
     allowed = [h for h in spec.tool_server.egress.allow_hosts if "/" in h]
     if spec.tool_server.egress.allow_private_networks:
         allowed += [net for net in PRIVATE_NETWORKS if net not in allowed]

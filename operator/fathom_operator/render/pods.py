@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fathom_operator.api.spec import ResourceRequirements, SecretKeyRef
+from fathom_operator.api.spec import PlacementSpec, ResourceRequirements, SecretKeyRef
 from fathom_operator.render import Manifest
 
 # Non-root identity of every container we run; files on volumes are made group-writable through fsGroup.
@@ -74,6 +74,7 @@ def pod_template(
     node_selector: dict[str, str] | None = None,
     tolerations: list[dict[str, Any]] | None = None,
     affinity: dict[str, Any] | None = None,
+    init_containers: list[Manifest] | None = None,
     termination_grace_seconds: int = 30,
 ) -> Manifest:
     spec: dict[str, Any] = {
@@ -85,6 +86,8 @@ def pod_template(
         "containers": containers,
         "volumes": volumes,
     }
+    if init_containers:
+        spec["initContainers"] = init_containers
     if node_selector:
         spec["nodeSelector"] = dict(node_selector)
     if tolerations:
@@ -141,3 +144,7 @@ def runtime_container(
         "volumeMounts": mounts,
         "securityContext": container_security_context(),
     }
+
+
+def tolerations(spec: PlacementSpec) -> list[dict[str, Any]]:
+    return [t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations]

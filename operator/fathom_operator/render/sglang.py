@@ -114,7 +114,7 @@ def _container(role: str, spec: ModelServerSpec, cache: ModelCacheSpec, config: 
 
 
 def _tolerations(spec: ModelServerSpec) -> list[dict[str, Any]]:
-    tolerations = [t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations]
+    tolerations = pods.tolerations(spec)
     if spec.gpu.count and not any(t.get("key") == spec.gpu.resource_name for t in tolerations):
         tolerations.append(pods.gpu_toleration(spec.gpu.resource_name))
     return tolerations

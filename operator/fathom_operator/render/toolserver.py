@@ -9,7 +9,7 @@ from typing import Any
 from fathom_operator import constants as c
 from fathom_operator.api.spec import DeepResearchStackSpec, ResourceRequirements, ToolServerSpec
 from fathom_operator.config import RenderConfig
-from fathom_operator.render import Manifest, meta, network, pods, sglang
+from fathom_operator.render import Manifest, corpus, meta, network, pods, sglang
 from fathom_operator.render.meta import StackRef
 
 CACHE_DIR = "/var/cache/fathom"
@@ -32,6 +32,10 @@ def build_config(stack: StackRef, spec: DeepResearchStackSpec) -> dict[str, str]
     allow = list(tools.egress.allow_hosts)
     if tools.egress.allow_private_networks:
         allow += [net for net in network.PRIVATE_NETWORKS if net not in allow]
+    pages = network.corpus_url(spec)  # the agent fetches the corpus pages: the guard lets their in-cluster host through
+    peer = network.in_cluster_peer(pages, stack.namespace) if pages else None
+    if peer is not None and peer[0] not in allow:
+        allow.append(peer[0])
     config = {
         c.ENV_SEARCH_PROVIDER: tools.search.provider,
         c.ENV_CACHE: tools.cache.type,
@@ -40,8 +44,7 @@ def build_config(stack: StackRef, spec: DeepResearchStackSpec) -> dict[str, str]
     }
     if tools.search.url:
         config[c.ENV_SEARXNG_URL] = tools.search.url
-    if tools.search.corpus:
-        config[c.ENV_LOCAL_CORPUS] = tools.search.corpus
+    config |= corpus.render_corpus(tools.search.corpus).env
     if tools.cache.type == "disk":
         config[c.ENV_CACHE_URL] = tools.cache.url or CACHE_DIR
     elif tools.cache.url:
@@ -65,9 +68,9 @@ def _secret_env(tools: ToolServerSpec) -> list[dict[str, Any]]:
     return env
 
 
-def _volumes(tools: ToolServerSpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    volumes = [pods.empty_dir("tmp", size_limit="1Gi")]
-    mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+def _volumes(tools: ToolServerSpec, files: corpus.CorpusMount) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    volumes = [pods.empty_dir("tmp", size_limit="1Gi"), *files.volumes]
+    mounts = [{"name": "tmp", "mountPath": "/tmp"}, *files.mounts]
     if tools.cache.type == "disk":
         volumes.append(pods.empty_dir("cache", size_limit="10Gi"))
         mounts.append({"name": "cache", "mountPath": CACHE_DIR})
@@ -81,7 +84,8 @@ def render_toolserver(stack: StackRef, spec: DeepResearchStackSpec, config: Rend
     tools = spec.tool_server
     name = meta.child_name(stack, c.TOOL_SERVER)
     data = build_config(stack, spec)
-    volumes, mounts = _volumes(tools)
+    files = corpus.render_corpus(tools.search.corpus)
+    volumes, mounts = _volumes(tools, files)
     container = pods.runtime_container(
         "toolserver",
         tools.image or config.runtime_image,
@@ -97,7 +101,10 @@ def render_toolserver(stack: StackRef, spec: DeepResearchStackSpec, config: Rend
         [container],
         volumes,
         service_account=meta.child_name(stack, c.RUNTIME),
+        node_selector=tools.node_selector,
+        tolerations=pods.tolerations(tools),
         affinity=pods.avoid_gpu_nodes(),
+        init_containers=files.init_containers,
         # Changing the ConfigMap alone would not restart pods; the hash in the template does.
         annotations={c.ANNOTATION_CONFIG_HASH: config_hash(data)},
     )

@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.support import cluster
+from localcluster import controlplane as cluster
 from tests.support.kube import deployment, eventually
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.support import cluster
+from localcluster import controlplane as cluster
 from tests.support.operator import OperatorProcess
 
 REPO = Path(__file__).resolve().parents[3]

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.support import cluster, stacks
+from localcluster import controlplane as cluster
+from tests.support import stacks
 from tests.support.kube import eventually
 from tests.support.operator import OperatorProcess
 

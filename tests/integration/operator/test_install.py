@@ -7,7 +7,8 @@ from pathlib import Path
 import yaml
 from kubernetes import client
 
-from tests.support import cluster, stacks
+from localcluster import controlplane as cluster
+from tests.support import stacks
 from tests.support.kube import eventually
 from tests.support.operator import OperatorProcess
 

