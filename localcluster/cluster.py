@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
-
 from localcluster import controlplane, images, network, node
 from localcluster.tools import bin_dir, log
 
@@ -23,19 +21,13 @@ def real_node_wanted() -> bool:
     return reason is None
 
 
-def api_server(kubeconfig: Path) -> str:
-    config = yaml.safe_load(kubeconfig.read_text())
-    return str(config["clusters"][0]["cluster"]["server"])
-
-
 def up(name: str = DEFAULT_NAME, *, real_node: bool | None = None) -> Path:
     """Start (or reuse) the cluster; return the admin kubeconfig."""
     real = real_node_wanted() if real_node is None else real_node
-    if real:
-        network.up()  # the control plane binds to the node link's host address
     kubeconfig = controlplane.up(name, real_node=real)
     if real:
-        node.up(admin=kubeconfig, pki_dir=controlplane.pki_dir(name), server=api_server(kubeconfig), bins=bin_dir())
+        server = f"https://{network.HOST_IP}:{network.API_SERVER_PORT}"
+        node.up(admin=kubeconfig, pki_dir=controlplane.pki_dir(name), server=server, bins=bin_dir())
     return kubeconfig
 
 

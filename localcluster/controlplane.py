@@ -3,9 +3,8 @@ the kwok controller as local processes, from the binaries hack/k8s-bins.sh built
 (8 x nvidia.com/gpu each) and two CPU nodes, and manages only those (their kwok.x-k8s.io/node annotation), so a
 real kubelet node can join beside them.
 
-Without the real node every component binds to 127.0.0.1. With it, they bind to the host side of the node's veth
-(network.HOST_IP, an address of this machine), so that pods reach the API server through the `kubernetes` Service,
-and the API server reaches the kubelet."""
+Every component binds to 127.0.0.1. With a real node, the node link forwards the API server's port from its host
+address (network.py), so that pods reach the API server through the `kubernetes` Service."""
 
 from __future__ import annotations
 
@@ -81,11 +80,11 @@ def _kwokctl(bins: Path, *args: str) -> None:
 
 
 def build_kwokctl_config(version: str, *, real_node: bool, pki: Path) -> dict[str, Any]:
-    """kwokctl's configuration. kwok manages only the simulated nodes; with a real node the components bind to the
-    node link's host address, the API server's certificate names that address and the `kubernetes` Service IP, and
-    the API server authenticates to kubelets with the admin certificate. Pure."""
-    bind = network.HOST_IP if real_node else "127.0.0.1"
-    options: dict[str, Any] = {"bindAddress": bind, "kubeVersion": version}
+    """kwokctl's configuration. kwok manages only the simulated nodes. With a real node the API server listens on a
+    fixed port that the node link forwards to, advertises the node link's host address (the `kubernetes` Service's
+    endpoint), has a certificate naming that address and the Service IP, and authenticates to kubelets with the
+    admin certificate. Pure."""
+    options: dict[str, Any] = {"bindAddress": "127.0.0.1", "kubeVersion": version}
     patches: list[dict[str, Any]] = [
         {
             "name": "kwok-controller",
@@ -106,7 +105,9 @@ def build_kwokctl_config(version: str, *, real_node: bool, pki: Path) -> dict[st
     apiserver = [{"key": "service-cluster-ip-range", "value": network.SERVICE_CIDR}]
     if real_node:
         options["kubeApiserverCertSANs"] = [network.HOST_IP, network.KUBERNETES_SERVICE_IP]
+        options["kubeApiserverPort"] = network.API_SERVER_PORT
         apiserver += [
+            {"key": "advertise-address", "value": network.HOST_IP},
             {"key": "kubelet-preferred-address-types", "value": "InternalIP,Hostname"},
             {"key": "kubelet-client-certificate", "value": str(pki / "admin.crt")},
             {"key": "kubelet-client-key", "value": str(pki / "admin.key")},

@@ -12,6 +12,7 @@ import hashlib
 import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,17 @@ from localcluster.tools import REPO, cache_root, log, run
 
 BASE_NAME = "docker.io/library/python:3.11-slim"
 BASE_PACKAGES = ("python3", "python3-pip", "python-is-python3", "ca-certificates", "passwd")
+LOCK = REPO / "requirements.lock"
+
+
+def pinned(package: str) -> str:
+    """The version requirements.lock pins for `package`."""
+    match = re.search(rf"^{re.escape(package)}==(\S+)", LOCK.read_text(), re.M)
+    if match is None:
+        raise RuntimeError(f"{LOCK.name} does not pin {package}")
+    return match.group(1)
+
+
 SUITE = "bookworm"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 # What debootstrap leaves that an image does not need.
@@ -79,7 +91,8 @@ def debian_mirror() -> str:
 
 
 def _base_key(mirror: str) -> str:
-    return hashlib.sha256(f"{SUITE}|{mirror}|{','.join(BASE_PACKAGES)}".encode()).hexdigest()[:12]
+    recipe = f"{SUITE}|{mirror}|{','.join(BASE_PACKAGES)}|pip=={pinned('pip')}"
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
 def _has_image(name: str) -> bool:
@@ -104,8 +117,26 @@ def ensure_base() -> None:
     for path in TRIM:
         shutil.rmtree(rootfs / path, ignore_errors=True)
         (rootfs / path).mkdir(parents=True, exist_ok=True)
-    # The official image's pip installs into the system; Debian marks its Python as externally managed.
+    # The official image's pip installs into the system, and it is a current pip (Debian's 23.0 mishandles
+    # normalised extra names such as lxml[html-clean]); Debian also marks its Python as externally managed.
     (rootfs / "usr/lib/python3.11/EXTERNALLY-MANAGED").unlink(missing_ok=True)
+    wheels = rootfs / "tmp/pip-wheel"
+    pip = f"pip=={pinned('pip')}"
+    run(sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", wheels, pip)
+    run(
+        "chroot",
+        rootfs,
+        "python3",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-index",
+        "--find-links",
+        "/tmp/pip-wheel",
+        pip,
+    )
+    shutil.rmtree(wheels)
     container = _buildah("from", "scratch").stdout.strip()
     try:
         _buildah("copy", container, f"{rootfs}/", "/")

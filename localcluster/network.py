@@ -1,8 +1,8 @@
 """The real node's network: a network namespace of its own, joined to the host by one veth pair, with no route out.
 
-    host netns                                   node netns (fathom-node)
-    kube-apiserver, etcd, ... on HOST_IP  <-veth->  NODE_IP: containerd, kubelet, kube-proxy, kube-router
-                                                    bridge fathom0 (POD_CIDR): the pods
+    host netns                                    node netns (fathom-node)
+    HOST_IP:6443 -> kube-apiserver on 127.0.0.1  <-veth->  NODE_IP: containerd, kubelet, kube-proxy, kube-router
+                                                           bridge fathom0 (POD_CIDR): the pods
 
 Nothing may leave the machine, so the node namespace has no default route, and three guards stand between it and the
 uplink: a rule in the node namespace that drops every packet leaving through the veth except to HOST_IP, a rule in
@@ -27,6 +27,8 @@ SERVICE_CIDR = "10.96.0.0/16"
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 DNS_SERVICE_IP = "10.96.0.10"
 GUARD_COMMENT = "fathom-node-no-egress"
+API_SERVER_PORT = 6443
+API_COMMENT = "fathom-node-api-server"
 
 
 def node_guard_rule() -> list[str]:
@@ -45,6 +47,14 @@ def host_guard_rules() -> list[list[str]]:
     ]
 
 
+def api_server_rule() -> list[str]:
+    """In the host namespace: connections from the node to HOST_IP:API_SERVER_PORT reach the API server, which
+    listens on loopback only (with route_localnet on the veth alone). Pure."""
+    return ["-t", "nat", "PREROUTING", "-i", HOST_VETH, "-d", f"{HOST_IP}/32", "-p", "tcp", "--dport",
+            str(API_SERVER_PORT), "-m", "comment", "--comment", API_COMMENT, "-j", "DNAT", "--to-destination",
+            f"127.0.0.1:{API_SERVER_PORT}"]  # fmt: skip
+
+
 def _iptables(rule: list[str], action: str, *, netns: bool) -> bool:
     """`action` is -C (check), -I (insert first) or -D (delete); True when the command succeeded."""
     table, chain, rest = rule[1], rule[2], rule[3:]
@@ -60,9 +70,19 @@ def exists() -> bool:
     return Path(f"/run/netns/{NETNS}").exists()
 
 
+# `ip netns add` makes /run/netns a mount point and leaves it; remember whether it was one already.
+MOUNT_MARKER = Path("/run/fathom-node-made-run-netns")
+
+
+def _is_mount_point(path: str) -> bool:
+    return any(line.split()[1] == path for line in Path("/proc/mounts").read_text().splitlines())
+
+
 def up() -> None:
     """Create the namespace, the veth pair and the guards (idempotent)."""
     if not exists():
+        if not _is_mount_point("/run/netns"):
+            MOUNT_MARKER.write_text("")
         run("ip", "netns", "add", NETNS)
     if run("ip", "link", "show", HOST_VETH, check=False, quiet=True).returncode != 0:
         run("ip", "link", "add", HOST_VETH, "type", "veth", "peer", "name", NODE_VETH, "netns", NETNS)
@@ -78,6 +98,9 @@ def up() -> None:
     _in_node("sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1")
     if not _iptables(node_guard_rule(), "-C", netns=True):
         _iptables(node_guard_rule(), "-I", netns=True)
+    run("sysctl", "-q", "-w", f"net.ipv4.conf.{HOST_VETH}.route_localnet=1")
+    if not _iptables(api_server_rule(), "-C", netns=False):
+        _iptables(api_server_rule(), "-I", netns=False)
     # The host reaches pods and Services through the node (and answers pods through it, never the uplink).
     for cidr in (POD_CIDR, SERVICE_CIDR):
         run("ip", "route", "replace", cidr, "via", NODE_IP, "dev", HOST_VETH)
@@ -115,9 +138,12 @@ def guard_problems() -> list[str]:
 
 def down() -> None:
     """Remove the namespace (its links and rules go with it) and the host's rules; the host is as it was."""
-    for rule in host_guard_rules():
+    for rule in [*host_guard_rules(), api_server_rule()]:
         while _iptables(rule, "-C", netns=False):
             _iptables(rule, "-D", netns=False)
     if exists():
         run("ip", "netns", "del", NETNS, check=False)
     run("ip", "link", "del", HOST_VETH, check=False, quiet=True)
+    if MOUNT_MARKER.exists() and not any(Path("/run/netns").iterdir()):
+        run("umount", "/run/netns", check=False)
+        MOUNT_MARKER.unlink()

@@ -124,6 +124,8 @@ state = "/run/fathom-node/containerd"
   sandbox_image = "{PAUSE_IMAGE}"
   # This kernel denies raising oom_score_adj (no CAP_SYS_RESOURCE); without this every sandbox fails to start.
   restrict_oom_score_adj = true
+  # Pod network namespaces under our state directory, not the host's /run/netns: down() cleans them up.
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -220,15 +222,21 @@ def build_kube_proxy_config(kubeconfig: Path) -> dict[str, object]:
     }
 
 
+def _write(path: Path, text: str) -> None:
+    """Only when the content changed: kube-proxy exits when its configuration file is rewritten."""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
 def _write_configs(pki_dir: Path, server: str) -> dict[str, Path]:
     state = state_dir()
     for sub in ("cni", "registries/_default", "ipam", "pod-logs", "kubelet", "certs"):
         (state / sub).mkdir(parents=True, exist_ok=True)
-    (state / "resolv.conf").write_text("")
-    (state / "containerd.toml").write_text(build_containerd_config())
+    _write(state / "resolv.conf", "")
+    _write(state / "containerd.toml", build_containerd_config())
     # Any registry a pull might name leads to a closed port on the node's own loopback.
-    (state / "registries/_default/hosts.toml").write_text('server = "http://127.0.0.1:1"\n')
-    (state / "cni/10-fathom.conflist").write_text(json.dumps(build_cni_config(), indent=2))
+    _write(state / "registries/_default/hosts.toml", 'server = "http://127.0.0.1:1"\n')
+    _write(state / "cni/10-fathom.conflist", json.dumps(build_cni_config(), indent=2))
     certs, ca = state / "certs", pki_dir / "ca.crt"
     identities = {
         "kubelet": (f"system:node:{NODE_NAME}", "system:nodes"),
@@ -241,8 +249,8 @@ def _write_configs(pki_dir: Path, server: str) -> dict[str, Path]:
         paths[name] = state / f"{name}.kubeconfig"
         pki.write_kubeconfig(paths[name], server=server, ca=ca, cert=certs / f"{name}.crt",
                              key=certs / f"{name}.key", user=name)  # fmt: skip
-    (state / "kubelet.yaml").write_text(yaml.safe_dump(build_kubelet_config(ca)))
-    (state / "kube-proxy.yaml").write_text(yaml.safe_dump(build_kube_proxy_config(paths["kube-proxy"])))
+    _write(state / "kubelet.yaml", yaml.safe_dump(build_kubelet_config(ca)))
+    _write(state / "kube-proxy.yaml", yaml.safe_dump(build_kube_proxy_config(paths["kube-proxy"])))
     return paths
 
 
@@ -387,17 +395,21 @@ def up(*, admin: Path, pki_dir: Path, server: str, bins: Path) -> None:
     _start("containerd", "containerd", "--config", state / "containerd.toml")
     wait_for(lambda: _ctr("version", check=False).returncode == 0, "containerd", timeout=30)
     _ensure_node_images(bins)
+    for controller in Path("/sys/fs/cgroup").iterdir():  # the kubelet wants its cgroup root in every hierarchy
+        if controller.is_dir() and controller.name != "unified":
+            (controller / CGROUP_ROOT.strip("/")).mkdir(exist_ok=True)
     _start("kubelet", bins / "kubelet", "--config", state / "kubelet.yaml", "--kubeconfig", paths["kubelet"],
            "--root-dir", state / "kubelet", "--cert-dir", state / "kubelet/pki", "--node-ip", network.NODE_IP,
            "--hostname-override", NODE_NAME, "--node-labels", f"{NODE_LABEL}=true", "--v=1")  # fmt: skip
     _start("kube-proxy", bins / "kube-proxy", "--config", state / "kube-proxy.yaml")
     kubectl(admin, "apply", "--server-side", "--force-conflicts", "-f", "-",
             stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": rbac_and_dns_manifests()}))  # fmt: skip
+    wait_for(lambda: _node_ready(admin), f"node {NODE_NAME} to be Ready", timeout=120)
+    # kube-router looks its node up at start, so it comes once the kubelet has registered it.
     _start("kube-router", bins / "kube-router", "--kubeconfig", paths["kube-router"], "--run-firewall=true",
            "--run-router=false", "--run-service-proxy=false", "--enable-cni=false", "--enable-ipv6=false",
            f"--hostname-override={NODE_NAME}", f"--service-cluster-ip-range={network.SERVICE_CIDR}",
            "--metrics-port=0", "--health-port=20244", "--v=1")  # fmt: skip
-    wait_for(lambda: _node_ready(admin), f"node {NODE_NAME} to be Ready", timeout=120)
     kubectl(admin, "-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=120s")
     log(f"real node {NODE_NAME} ready in {time.monotonic() - started:.1f}s")
 
