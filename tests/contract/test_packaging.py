@@ -57,7 +57,7 @@ def test_namespaced_install_uses_roles() -> None:
     assert ("Role", "team-a") in kinds and ("RoleBinding", "team-a") in kinds
     cluster_roles = [d for d in docs if d["kind"] == "ClusterRole"]
     # Only the read-only discovery role is cluster-wide.
-    assert [r["metadata"]["name"] for r in cluster_roles] == ["fathom-operator-discovery"]
+    assert [r["metadata"]["name"] for r in cluster_roles] == ["ops-fathom-operator-discovery"]
     assert {tuple(rule["verbs"]) for rule in cluster_roles[0]["rules"]} == {("get", "list", "watch")}
     operator = next(d for d in docs if d["kind"] == "Deployment")
     assert "--namespace=team-a" in operator["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -1,7 +1,13 @@
-{{- define "fathom.name" -}}fathom-operator{{- end -}}
+{{- /* Namespaced objects: <release>-operator, so several releases coexist. */ -}}
+{{- define "fathom.fullname" -}}{{ printf "%s-operator" .Release.Name | trunc 63 | trimSuffix "-" }}{{- end -}}
+
+{{- /* Cluster-scoped objects: releases of the same name in two namespaces must not collide. */ -}}
+{{- define "fathom.clusterName" -}}
+{{ printf "%s-%s-operator" .Release.Namespace .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- end -}}
 
 {{- define "fathom.labels" -}}
-app.kubernetes.io/name: {{ include "fathom.name" . }}
+app.kubernetes.io/name: fathom-operator
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
 app.kubernetes.io/part-of: fathom-stack
@@ -10,7 +16,7 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{- end -}}
 
 {{- define "fathom.selector" -}}
-app.kubernetes.io/name: {{ include "fathom.name" . }}
+app.kubernetes.io/name: fathom-operator
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 

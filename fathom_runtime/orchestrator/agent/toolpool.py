@@ -46,6 +46,9 @@ def _error_message(response: httpx.Response) -> str | None:
     return str(error.get("message", "tool failed")) if isinstance(error, dict) else None
 
 
+MIN_ATTEMPTS = 2
+
+
 class ToolPool:
     def __init__(self, client: httpx.AsyncClient, urls: Sequence[str], *, concurrency: int, timeout: float) -> None:
         if not urls:
@@ -58,12 +61,13 @@ class ToolPool:
         return await self._client.post(f"{url}/v1/tools/{call.name}", json=call.arguments, timeout=self._timeout)
 
     async def call(self, call: ToolCall) -> ToolOutcome:
-        """One tool call: replicas in round-robin order, moving on only when one is unreachable or broken."""
+        """One tool call: replicas in round-robin order, moving on only when one is unreachable or broken. A single
+        URL (a Service in front of several pods) is tried twice, so that a pod going away costs no call."""
         started = time.perf_counter()
         start = next(self._next)
         problems = []
-        for offset in range(len(self._urls)):
-            url = self._urls[(start + offset) % len(self._urls)]
+        for attempt in range(max(MIN_ATTEMPTS, len(self._urls))):
+            url = self._urls[(start + attempt) % len(self._urls)]
             try:
                 response = await self._call_once(url, call)
             except httpx.TransportError as exc:

@@ -15,11 +15,14 @@ import httpcore
 from fathom_runtime.toolserver.fetch.base import Fetcher, Page
 from fathom_runtime.toolserver.fetch.http import FetchError
 from fathom_runtime.toolserver.guard.resolve import Resolver, resolve_checked
-from fathom_runtime.toolserver.guard.ssrf import EgressPolicy, EgressRefused, check_url
+from fathom_runtime.toolserver.guard.ssrf import EgressPolicy, EgressRefused, check_url, is_globally_routable
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ORDER = ("jina", "browser", "plain")
+# Fetchers that hand the URL to a third-party service on the internet: useless, and a leak of internal names, for a
+# host that the allowlist lets through although it is not public.
+REMOTE_READERS = frozenset({"jina"})
 DOMAIN_ORDERS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("github.com", "raw.githubusercontent.com"), ("jina", "github", "browser")),
     (("wikipedia.org",), ("plain", "jina", "browser")),
@@ -63,25 +66,26 @@ class FetchChain:
     def available(self) -> Sequence[str]:
         return sorted(self._fetchers)
 
-    async def _admit(self, url: str) -> str:
-        """The URL's host, once its shape and every address it resolves to are allowed."""
+    async def _admit(self, url: str) -> tuple[str, bool]:
+        """(host, public): the URL's host, once its shape and every address it resolves to are allowed, and whether
+        all those addresses are globally routable."""
         try:
             _, host, port = check_url(url)
-            await resolve_checked(self._policy, self._resolver, host, port)
+            addresses = await resolve_checked(self._policy, self._resolver, host, port)
         except EgressRefused:
             self._on_refused()
             raise
         except httpcore.ConnectError as exc:
             raise FetchError(str(exc)) from exc
-        return host
+        return host, all(is_globally_routable(address) for address in addresses)
 
     async def fetch(self, url: str) -> Page:
         """The first fetcher's page; FetchError listing every attempt when all fail; EgressRefused when refused."""
-        host = await self._admit(url)
+        host, public = await self._admit(url)
         failures = []
         for name in fetcher_order(url):
             fetcher = self._fetchers.get(name)
-            if fetcher is None:
+            if fetcher is None or (name in REMOTE_READERS and not public):
                 continue
             try:
                 async with self._outbound, self._per_host[host], asyncio.timeout(fetcher.timeout):

@@ -58,7 +58,9 @@ class SecretKeyRef(SpecModel):
 class GpuSpec(SpecModel):
     """GPUs per replica."""
 
-    count: int = Field(default=1, ge=0, le=16, description="GPUs requested by each replica (limits).")
+    count: int = Field(
+        default=1, ge=0, le=16, description="GPUs requested by each replica (limits); 0 runs the server on CPU."
+    )
     resource_name: str = Field(
         default="nvidia.com/gpu", min_length=1, description="Extended resource name of the GPU device plugin."
     )
@@ -107,10 +109,10 @@ _EXTERNAL_NEEDS_ENDPOINT = Rule(
     check=lambda m: m.engine != "external" or m.endpoint is not None,
 )
 _TP_FITS_GPUS = Rule(
-    cel="self.engine != 'sglang' || self.tensorParallel <= self.gpu.count",
+    cel="self.engine != 'sglang' || self.gpu.count == 0 || self.tensorParallel <= self.gpu.count",
     message="tensorParallel must not exceed gpu.count",
     field_path=".tensorParallel",
-    check=lambda m: m.engine != "sglang" or m.tensor_parallel <= m.gpu.count,
+    check=lambda m: m.engine != "sglang" or m.gpu.count == 0 or m.tensor_parallel <= m.gpu.count,
 )
 _MODEL_RULES = (_EXTERNAL_NEEDS_ENDPOINT, _TP_FITS_GPUS)
 

@@ -7,6 +7,7 @@ from typing import Any
 from fathom_operator.api.spec import PlacementSpec, ResourceRequirements, SecretKeyRef
 from fathom_operator.render import Manifest
 
+PRE_STOP_SECONDS = 5
 # Non-root identity of every container we run; files on volumes are made group-writable through fsGroup.
 RUN_AS = 1000
 
@@ -141,6 +142,8 @@ def runtime_container(
         "startupProbe": http_probe("/healthz", period=2, timeout=2, failures=30),
         "readinessProbe": http_probe("/readyz", period=5, timeout=3, failures=3),
         "livenessProbe": http_probe("/healthz", period=10, timeout=3, failures=3),
+        # Stay up while the endpoint is removed everywhere, so no new request meets a closing server.
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}},
         "volumeMounts": mounts,
         "securityContext": container_security_context(),
     }
