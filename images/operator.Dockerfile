@@ -5,11 +5,12 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 # Dependencies first, pinned by the lock file CI installs from too; a source change rebuilds only the last steps.
+# (The placeholder packages and setuptools' build directory go away, or the real build would reuse stale copies.)
 COPY pyproject.toml requirements.lock README.md ./
 RUN mkdir -p fathom_runtime operator/fathom_operator \
  && touch fathom_runtime/__init__.py operator/fathom_operator/__init__.py \
  && pip wheel --no-cache-dir --wheel-dir /deps -c requirements.lock . \
- && rm /deps/fathom_stack-*.whl
+ && rm -rf /deps/fathom_stack-*.whl build *.egg-info fathom_runtime operator
 COPY fathom_runtime ./fathom_runtime
 COPY operator ./operator
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /app .

@@ -1,23 +1,24 @@
 # The runtime image: orchestrator and tool server (`fathom orchestrator`, `fathom toolserver`), with Debian's
-# Chromium for the Crawl4AI fetcher (no browser download at build or run time). Runs as UID 1000 with a passwd entry;
-# under a read-only root filesystem it needs only /tmp writable (HOME=/tmp).
+# Chromium for the Crawl4AI fetcher (no browser download at build or run time; Playwright's driver needs libatomic).
+# Runs as UID 1000 with a passwd entry; under a read-only root filesystem it needs only /tmp writable (HOME=/tmp).
 #   docker build -f images/runtime.Dockerfile -t fathom-stack/runtime:0.1.0 .
 #   make images     (the same steps without Docker, for the local node)
 FROM python:3.11-slim AS build
 WORKDIR /src
 # Dependencies first, pinned by the lock file CI installs from too; a source change rebuilds only the last steps.
+# (The placeholder packages and setuptools' build directory go away, or the real build would reuse stale copies.)
 COPY pyproject.toml requirements.lock README.md ./
 RUN mkdir -p fathom_runtime operator/fathom_operator \
  && touch fathom_runtime/__init__.py operator/fathom_operator/__init__.py \
  && pip wheel --no-cache-dir --wheel-dir /deps -c requirements.lock ".[browser,postgres,redis]" \
- && rm /deps/fathom_stack-*.whl
+ && rm -rf /deps/fathom_stack-*.whl build *.egg-info fathom_runtime operator
 COPY fathom_runtime ./fathom_runtime
 COPY operator ./operator
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /app .
 
 FROM python:3.11-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium fonts-liberation ca-certificates \
+ && apt-get install -y --no-install-recommends chromium fonts-liberation ca-certificates libatomic1 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 1000 --user-group --create-home fathom
 COPY --from=build /deps /deps

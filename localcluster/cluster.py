@@ -39,7 +39,7 @@ def down(name: str = DEFAULT_NAME) -> None:
 def load_images(archives: list[Path]) -> None:
     """Import image archives into the real node (a no-op for an image it already holds at the same digest)."""
     for archive in archives:
-        node.import_archive(archive)
+        node.import_if_changed(archive)
 
 
 def build_images() -> list[Path]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from localcluster import network
+from localcluster import daemons, network, provisioner
 from localcluster.tools import bin_dir, cache_root, is_reachable, kubectl, log, wait_for
 
 DEFAULT_NAME = "fathom"
@@ -95,11 +96,7 @@ def build_kwokctl_config(version: str, *, real_node: bool, pki: Path) -> dict[st
         },
         {
             "name": "kube-controller-manager",
-            "extraArgs": [
-                # Dynamic PVs for the default StorageClass (directories under /tmp on this machine).
-                {"key": "enable-hostpath-provisioner", "value": "true"},
-                {"key": "service-cluster-ip-range", "value": network.SERVICE_CIDR},
-            ],
+            "extraArgs": [{"key": "service-cluster-ip-range", "value": network.SERVICE_CIDR}],
         },
     ]
     apiserver = [{"key": "service-cluster-ip-range", "value": network.SERVICE_CIDR}]
@@ -144,6 +141,7 @@ def up(name: str = DEFAULT_NAME, *, real_node: bool = False) -> Path:
     else:
         _start(name, kubeconfig, real_node=real_node)
     _ensure_nodes(kubeconfig)
+    _ensure_provisioner(name, kubeconfig)
     return kubeconfig
 
 
@@ -156,19 +154,25 @@ def _shape(name: str) -> bool:
     return _shape_file(name).exists()
 
 
-STORAGE_CLASS = {
-    "apiVersion": "storage.k8s.io/v1",
-    "kind": "StorageClass",
-    "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-    "provisioner": "kubernetes.io/host-path",
-    "reclaimPolicy": "Delete",
-}
-
-
 def _ensure_nodes(kubeconfig: Path) -> None:
-    node_list = {"apiVersion": "v1", "kind": "List", "items": [*build_nodes(), STORAGE_CLASS]}
+    current = kubectl(kubeconfig, "get", "storageclass", provisioner.STORAGE_CLASS, "-o", "jsonpath={.provisioner}",
+                      check=False)  # fmt: skip
+    if current and current != provisioner.PROVISIONER:  # a cluster from before: the field is immutable
+        kubectl(kubeconfig, "delete", "storageclass", provisioner.STORAGE_CLASS)
+    node_list = {"apiVersion": "v1", "kind": "List", "items": [*build_nodes(), provisioner.storage_class()]}
     kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(node_list))
     wait_for(lambda: _nodes_ready(kubeconfig), "simulated nodes to be Ready")
+
+
+def _rundir(name: str) -> Path:
+    return workdir() / name
+
+
+def _ensure_provisioner(name: str, kubeconfig: Path) -> None:
+    """Dynamic volumes for the default StorageClass: directories under the cache (provisioner.py)."""
+    volumes = cache_root() / "volumes" / name
+    daemons.start(_rundir(name), "provisioner", sys.executable, "-m", "localcluster.provisioner",
+                  "--kubeconfig", kubeconfig, "--root", volumes)  # fmt: skip
 
 
 def _start(name: str, kubeconfig: Path, *, real_node: bool) -> None:
@@ -204,6 +208,7 @@ def _start(name: str, kubeconfig: Path, *, real_node: bool) -> None:
 
 
 def down(name: str = DEFAULT_NAME) -> None:
+    daemons.stop(_rundir(name), "provisioner")
     bins = bin_dir()
     _kwokctl(bins, "delete", "cluster", "--name", name)
     kubeconfig_path(name).unlink(missing_ok=True)

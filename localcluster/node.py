@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
 import yaml
 
-from localcluster import network, oci, pki
+from localcluster import daemons, network, oci, pki
 from localcluster.tools import cache_root, kubectl, log, missing_commands, run, wait_for
 
 NODE_NAME = "real-node-0"
@@ -67,48 +67,12 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def _pidfile(name: str) -> Path:
-    return state_dir() / f"{name}.pid"
-
-
-def _alive(name: str) -> bool:
-    try:
-        os.kill(int(_pidfile(name).read_text()), 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return False
-    return True
-
-
 def _start(name: str, *command: str | Path) -> None:
-    """A daemon inside the node's network namespace (only the network namespace: mounts stay shared, as the kubelet
-    and containerd must see each other's), detached, logging to state/logs/NAME.log."""
-    if _alive(name):
-        return
-    logs = state_dir() / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    with (logs / f"{name}.log").open("ab") as out:
-        process = subprocess.Popen(
-            ["nsenter", f"--net=/run/netns/{network.NETNS}", *map(str, command)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    _pidfile(name).write_text(str(process.pid))
+    daemons.start(state_dir(), name, *command, netns=network.NETNS)
 
 
-def _stop(name: str, timeout: float = 15.0) -> None:
-    if not _alive(name):
-        _pidfile(name).unlink(missing_ok=True)
-        return
-    pid = int(_pidfile(name).read_text())
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(name):
-        time.sleep(0.1)
-    if _alive(name):
-        os.kill(pid, signal.SIGKILL)
-    _pidfile(name).unlink(missing_ok=True)
+def _stop(name: str) -> None:
+    daemons.stop(state_dir(), name)
 
 
 def build_containerd_config() -> str:
@@ -268,6 +232,29 @@ def import_archive(archive: Path) -> None:
     _ctr("images", "import", archive)
 
 
+def archive_images(archive: Path) -> dict[str, str]:
+    """{image name: manifest digest} an OCI archive holds, read from its index.json."""
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("index.json")
+        index = json.load(member) if member is not None else {"manifests": []}
+    out = {}
+    for manifest in index["manifests"]:
+        annotations = manifest.get("annotations", {})
+        name = annotations.get("io.containerd.image.name") or annotations.get("org.opencontainers.image.ref.name")
+        if name:
+            out[name] = manifest["digest"]
+    return out
+
+
+def import_if_changed(archive: Path) -> None:
+    """Import unless the node already holds every image of the archive at the same digest (imports take seconds)."""
+    present = image_ids()
+    if any(present.get(name) != digest for name, digest in archive_images(archive).items()) or not archive_images(
+        archive
+    ):
+        import_archive(archive)
+
+
 def _ensure_node_images(bins: Path) -> None:
     """The pause and CoreDNS images, packed from the binaries hack/k8s-bins.sh built."""
     present = image_ids()
@@ -332,7 +319,7 @@ def rbac_and_dns_manifests() -> list[dict[str, object]]:
 
     labels = {"k8s-app": "kube-dns"}
     corefile = (
-        ".:1053 {\n    errors\n    health 127.0.0.1:8080\n    ready :8181\n"
+        ".:53 {\n    errors\n    health 127.0.0.1:8080\n    ready :8181\n"
         "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        pods insecure\n    }\n    cache 30\n}\n"
     )
     container = {
@@ -340,8 +327,8 @@ def rbac_and_dns_manifests() -> list[dict[str, object]]:
         "image": COREDNS_IMAGE,
         "imagePullPolicy": "Never",
         "args": ["-conf", "/etc/coredns/Corefile"],
-        "ports": [{"containerPort": 1053, "protocol": "UDP", "name": "dns"},
-                  {"containerPort": 1053, "protocol": "TCP", "name": "dns-tcp"}],
+        "ports": [{"containerPort": 53, "protocol": "UDP", "name": "dns"},
+                  {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}],
         "readinessProbe": {"httpGet": {"path": "/ready", "port": 8181}, "periodSeconds": 2},
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
         "volumeMounts": [{"name": "config", "mountPath": "/etc/coredns"}],
@@ -352,7 +339,13 @@ def rbac_and_dns_manifests() -> list[dict[str, object]]:
         "serviceAccountName": "coredns",
         "nodeSelector": {NODE_LABEL: "true"},
         "tolerations": [{"key": NODE_LABEL, "operator": "Exists", "effect": "NoSchedule"}],
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+        # Port 53 as in real clusters (NetworkPolicies name it), without root or capabilities: a safe sysctl.
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}],
+        },
         "containers": [container],
         "volumes": [{"name": "config", "configMap": {"name": "coredns"}}],
     }
@@ -370,13 +363,13 @@ def rbac_and_dns_manifests() -> list[dict[str, object]]:
                   "template": {"metadata": {"labels": labels}, "spec": pod}}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "kube-dns", "labels": labels, **system},
          "spec": {"clusterIP": network.DNS_SERVICE_IP, "selector": labels,
-                  "ports": [{"name": "dns", "port": 53, "targetPort": 1053, "protocol": "UDP"},
-                            {"name": "dns-tcp", "port": 53, "targetPort": 1053, "protocol": "TCP"}]}},
+                  "ports": [{"name": "dns", "port": 53, "targetPort": 53, "protocol": "UDP"},
+                            {"name": "dns-tcp", "port": 53, "targetPort": 53, "protocol": "TCP"}]}},
     ]  # fmt: skip
 
 
 def is_running() -> bool:
-    return all(_alive(name) for name in DAEMONS)
+    return all(daemons.alive(state_dir(), name) for name in DAEMONS)
 
 
 def up(*, admin: Path, pki_dir: Path, server: str, bins: Path) -> None:

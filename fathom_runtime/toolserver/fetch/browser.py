@@ -6,6 +6,7 @@ NetworkPolicy of the tool server remains the second line against DNS rebinding o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import socket
@@ -134,11 +135,21 @@ class BrowserFetcher:
 
         async with self._lock:
             if self._crawler is None:
-                await self._start()
+                try:
+                    await self._start()
+                except FetchError:
+                    await self.aclose()
+                    raise
+                except Exception as exc:  # Playwright's driver or Chromium failing to start: say so, start anew later
+                    await self.aclose()
+                    raise FetchError(f"the browser could not start: {type(exc).__name__}: {exc}"[:300]) from exc
         if not await self._allowed(url):
             raise EgressRefused(f"refused: {url} is not a public address")
         config = CrawlerRunConfig(cache_mode=CacheMode.BYPASS, page_timeout=int(self.timeout * 1000), verbose=False)
-        result = await self._crawler.arun(url=url, config=config)
+        try:
+            result = await self._crawler.arun(url=url, config=config)
+        except Exception as exc:  # the crawler's own failures become a failed fetch, never a crashed request
+            raise FetchError(f"browser failed on {url}: {type(exc).__name__}: {exc}"[:300]) from exc
         if not result.success:
             raise FetchError(f"browser could not load {url}: {(result.error_message or '')[:200]}")
         markdown = getattr(result.markdown, "raw_markdown", None) or str(result.markdown or "")
@@ -148,10 +159,14 @@ class BrowserFetcher:
         return Page(url, title, markdown[: self._max_chars], self.name, len(markdown) > self._max_chars)
 
     async def aclose(self) -> None:
-        if self._crawler is not None:
-            await self._crawler.close()
+        crawler, self._crawler = self._crawler, None
+        if crawler is not None:
+            with contextlib.suppress(Exception):  # a half-started crawler may fail to close; the process goes anyway
+                await crawler.close()
         if self._process is not None and self._process.returncode is None:
             self._process.terminate()
             await self._process.wait()
+        self._process = None
         if self._profile is not None:
             self._profile.cleanup()
+            self._profile = None

@@ -57,6 +57,8 @@ async def test_a_refused_host_reaches_no_fetcher() -> None:
 
 
 async def test_every_failure_is_listed_when_all_fetchers_fail() -> None:
-    chain = _chain(FakeFetcher("jina", fails=True), FakeFetcher("browser", fails=True), FakeFetcher("plain", fails=True))
+    chain = _chain(
+        FakeFetcher("jina", fails=True), FakeFetcher("browser", fails=True), FakeFetcher("plain", fails=True)
+    )
     with pytest.raises(FetchError, match="jina: jina could not; browser: browser could not; plain: plain could not"):
         await chain.fetch(f"https://{PUBLIC_HOST}/")

@@ -1,0 +1,103 @@
+"""One namespace per module on the real node (Pod Security "restricted" enforced): the operator installed by the Helm
+chart as a real pod, the corpus site, and a DeepResearchStack whose model roles run the SGLang stub image and whose
+tool server and orchestrator run the runtime image."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcluster.tools import REPO, bin_dir, kubectl, run
+from tests.support import realnode
+from tests.support.kube import eventually
+
+STACK = "research"
+QUESTION = "When did the Aurora Falls Observatory open?"
+SEARCH_REPLIES = [
+    '<think>I should search for the observatory.</think>\n<tool_call>\n{"name": "search_urls", "arguments": '
+    '{"query": "Aurora Falls Observatory opened"}}\n</tool_call>',
+    '<think>The first hit looks right; read it.</think>\n<tool_call>\n{"name": "query_url", "arguments": '
+    '{"url": "{url}", "goal": "the year the observatory opened"}}\n</tool_call>',
+    "<think>The page says 1931.</think> It opened in \\[ \\boxed{1931} \\].",
+]
+EXTRACTION = 'Rational: the page dates the opening.\nEvidence:\n- "opened to astronomers in 1931"\nSummary: 1931.'
+REPORT = "<think>S1: opening.</think># Executive Summary\n- The observatory opened in 1931. [{url}]"
+
+
+@pytest.fixture(scope="session")
+def node_images(real_node: str) -> None:
+    realnode.ensure_images()
+
+
+@pytest.fixture(scope="module")
+def rn_namespace(kubeconfig: Path, real_node: str, node_images: None) -> Iterator[str]:
+    name = f"rn-{uuid.uuid4().hex[:8]}"
+    labels = {"fathom.dev/test": "true", "pod-security.kubernetes.io/enforce": "restricted"}
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+    kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(namespace))
+    yield name
+    kubectl(kubeconfig, "delete", "namespace", name, "--wait=false", check=False)
+
+
+def install_operator(kubeconfig: Path, namespace: str) -> None:
+    """The chart, as a user installs it, watching this namespace, its pod on the real node."""
+    placement = realnode.ON_REAL_NODE
+    values = {"watchNamespaces": [namespace], "nodeSelector": placement["nodeSelector"],
+              "tolerations": placement["tolerations"]}  # fmt: skip
+    values_file = Path(f"/tmp/{namespace}-values.json")
+    values_file.write_text(json.dumps(values))
+    run(bin_dir() / "helm", "--kubeconfig", kubeconfig, "upgrade", "--install", "fathom", REPO / "charts/fathom",
+        "--namespace", namespace, "--values", values_file, "--wait", "--timeout", "180s")  # fmt: skip
+
+
+def stack_body(namespace: str, **tool_server: Any) -> dict[str, Any]:
+    placement = realnode.ON_REAL_NODE
+    stub = realnode.STUB.name
+
+    def model(replies: list[str]) -> dict[str, Any]:
+        env = [{"name": "FATHOM_STUB_REPLIES", "value": json.dumps(replies)},
+               {"name": "FATHOM_STUB_CHAT", "value": EXTRACTION}]  # fmt: skip
+        return {"image": stub, "gpu": {"count": 0}, "resources": realnode.SMALL, "env": env, **placement}
+
+    corpus = {"configMap": "docs-pages", "baseUrl": f"http://docs.{namespace}.svc:8000"}
+    return {
+        "apiVersion": "fathom.dev/v1alpha1",
+        "kind": "DeepResearchStack",
+        "metadata": {"name": STACK, "namespace": namespace},
+        "spec": {
+            "models": {
+                "search": model(SEARCH_REPLIES),
+                "synthesizer": model([REPORT]) | {"ropeScaling": None, "contextLength": 40960},
+            },
+            "toolServer": {
+                "replicas": 2,
+                "search": {"provider": "local", "corpus": corpus},
+                "resources": realnode.SMALL,
+                **placement,
+                **tool_server,
+            },
+            "orchestrator": {"resources": realnode.SMALL, **placement},
+        },
+    }
+
+
+def stack_phase(kubeconfig: Path, namespace: str) -> str:
+    out = kubectl(kubeconfig, "-n", namespace, "get", "drs", STACK, "-o", "jsonpath={.status.phase}", check=False)
+    return out.strip()
+
+
+@pytest.fixture(scope="module")
+def stack(kubeconfig: Path, rn_namespace: str) -> str:
+    """The namespace of a Ready stack on real pods."""
+    install_operator(kubeconfig, rn_namespace)
+    realnode.apply(kubeconfig, rn_namespace, *realnode.corpus_site(rn_namespace))
+    realnode.apply(kubeconfig, rn_namespace, stack_body(rn_namespace, fetch={"browser": {"enabled": True}}))
+    eventually(lambda: stack_phase(kubeconfig, rn_namespace) == "Ready", "the stack to be Ready on real pods",
+               timeout=300, interval=2)  # fmt: skip
+    realnode.wait_rollout(kubeconfig, rn_namespace, "docs")
+    return rn_namespace

@@ -1,0 +1,145 @@
+"""Real pods on the cluster's real node: loading images, installing the chart, an in-cluster site serving a small
+corpus, port-forwards and exec. Every address involved lives inside the node's network namespace."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from localcluster import images, node
+from localcluster.tools import REPO, kubectl, kubectl_binary, wait_for
+
+STUB = images.Image("docker.io/fathom-test/sglang-stub:dev", "tests/images/sglang-stub/Dockerfile", context="tests")
+RUNTIME_IMAGE = f"fathom-stack/runtime:{images.project_version()}"
+ON_REAL_NODE: dict[str, Any] = {
+    "nodeSelector": {node.NODE_LABEL: "true"},
+    "tolerations": [{"key": node.NODE_LABEL, "operator": "Exists", "effect": "NoSchedule"}],
+}
+SMALL = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "768Mi"}}
+CORPUS = Path(__file__).parents[1] / "fixtures" / "cluster-corpus"
+
+
+def ensure_images() -> None:
+    """The project's images (built by `make images` when missing) and the SGLang stub, loaded into the node."""
+    wanted = images.project_images()
+    missing = [image for image in wanted if not images.archive_path(image).exists()]
+    if missing:
+        images.build_all()
+    archives = [images.archive_path(image) for image in wanted]
+    if not images.archive_path(STUB).exists() or _stale(STUB):
+        archives.append(images.build(STUB))
+    else:
+        archives.append(images.archive_path(STUB))
+    for archive in archives:
+        node.import_if_changed(archive)
+
+
+def _stale(image: images.Image) -> bool:
+    """The stub archive is older than its sources or its base image."""
+    built = images.archive_path(image).stat().st_mtime
+    sources = [REPO / "tests/support/scripted_model.py", *(REPO / "tests/images/sglang-stub").rglob("*")]
+    base = images.archive_path(images.project_images()[1])
+    return any(path.stat().st_mtime > built for path in [*sources, base] if path.is_file())
+
+
+def apply(kubeconfig: Path, namespace: str, *objects: dict[str, Any]) -> None:
+    body = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
+    kubectl(kubeconfig, "-n", namespace, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=body)
+
+
+def corpus_site(namespace: str) -> list[dict[str, Any]]:
+    """A ConfigMap with the corpus pages and a web server (the runtime image's Python) serving them as `docs`."""
+    pages = {path.name: path.read_text() for path in sorted(CORPUS.iterdir())}
+    labels = {"app": "docs"}
+    container = {
+        "name": "web",
+        "image": RUNTIME_IMAGE,
+        "imagePullPolicy": "Never",
+        "command": ["python3", "-m", "http.server", "8000", "--directory", "/srv"],
+        "ports": [{"containerPort": 8000}],
+        "readinessProbe": {"tcpSocket": {"port": 8000}, "periodSeconds": 1},
+        "resources": SMALL,
+        "volumeMounts": [{"name": "pages", "mountPath": "/srv"}],
+        "securityContext": restricted_container(),
+    }
+    pod = {"containers": [container], "volumes": [{"name": "pages", "configMap": {"name": "docs-pages"}}]}
+    pod |= ON_REAL_NODE | {"securityContext": restricted_pod()}
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "docs-pages", "namespace": namespace},
+         "data": pages},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "docs", "namespace": namespace},
+         "spec": {"selector": {"matchLabels": labels},
+                  "template": {"metadata": {"labels": labels}, "spec": pod}}},
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "docs", "namespace": namespace},
+         "spec": {"selector": labels, "ports": [{"port": 8000, "targetPort": 8000}]}},
+    ]  # fmt: skip
+
+
+def restricted_pod() -> dict[str, Any]:
+    return {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def restricted_container() -> dict[str, Any]:
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True}
+
+
+def wait_rollout(kubeconfig: Path, namespace: str, deployment: str, timeout: int = 180) -> None:
+    kubectl(kubeconfig, "-n", namespace, "rollout", "status", f"deployment/{deployment}", f"--timeout={timeout}s")
+
+
+@contextmanager
+def port_forward(kubeconfig: Path, namespace: str, target: str, port: int) -> Iterator[str]:
+    """`kubectl port-forward TARGET :PORT`: yields the local base URL (http://127.0.0.1:N)."""
+    process = subprocess.Popen(
+        [kubectl_binary(), f"--kubeconfig={kubeconfig}", "-n", namespace, "port-forward", target, f":{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"127\.0\.0\.1:(\d+)", line)
+        if match is None:
+            detail = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"port-forward to {target} failed: {line}{detail}")
+        yield f"http://127.0.0.1:{match.group(1)}"
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)  # also closes the pipes
+
+
+def exec_python(kubeconfig: Path, namespace: str, target: str, code: str) -> subprocess.CompletedProcess[str]:
+    """Run Python code in a container of TARGET (pod/NAME or deploy/NAME)."""
+    return subprocess.run(
+        [kubectl_binary(), f"--kubeconfig={kubeconfig}", "-n", namespace, "exec", target, "--", "python3", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def pods_of(kubeconfig: Path, namespace: str, selector: str) -> list[dict[str, Any]]:
+    out = kubectl(kubeconfig, "-n", namespace, "get", "pods", "-l", selector, "-o", "json")
+    items: list[dict[str, Any]] = json.loads(out)["items"]
+    return items
+
+
+def wait_ready_pods(kubeconfig: Path, namespace: str, selector: str, count: int, timeout: float = 180) -> None:
+    def ready() -> bool:
+        pods = [p for p in pods_of(kubeconfig, namespace, selector) if not p["metadata"].get("deletionTimestamp")]
+        ok = [p for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
+                                     for c in p.get("status", {}).get("conditions", []))]  # fmt: skip
+        return len(ok) >= count
+
+    wait_for(ready, f"{count} ready pod(s) for {selector} in {namespace}", timeout=timeout, interval=1)
+
+
+def elapsed(since: float) -> str:
+    return f"{time.monotonic() - since:.1f}s"
