@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 PY=.venv/bin/python
 NS=${DEMO_NAMESPACE:-fathom-demo}
-export KUBECONFIG=$($PY -m tests.support.cluster up | tail -n 1 | sed 's/^export KUBECONFIG=//')
+export KUBECONFIG=$($PY -m localcluster up | tail -n 1 | sed 's/^export KUBECONFIG=//')
 
 echo "== cluster"
 kubectl version 2>/dev/null | grep Server

@@ -17,6 +17,8 @@ done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -ne 0 ]]; then
   echo "test-deps: missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+  # The real node needs root anyway: without it, its tests are skipped rather than the whole suite failing.
+  [[ ${1:-} == node ]] && exit 0
   exit 1
 fi
 echo "test-deps: installing ${missing[*]}" >&2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from localcluster import cluster, controlplane
+from localcluster import cluster, controlplane, node
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
                         "images: build the project's images and load them into the real node")  # fmt: skip
     parser.add_argument("--name", default=cluster.DEFAULT_NAME, help="cluster name (default: %(default)s)")
     parser.add_argument("--no-real-node", action="store_true", help="only the simulated nodes")
+    parser.add_argument("--optional", action="store_true", help="images: skip quietly where no real node can run")
     args = parser.parse_args(argv)
     if args.action == "up":
         kubeconfig = cluster.up(args.name, real_node=False if args.no_real_node else None)
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.action == "down":
         cluster.down(args.name)
     elif args.action == "images":
+        reason = node.unavailable_reason()
+        if reason and args.optional:
+            sys.stderr.write(f"[cluster] no images built: {reason}\n")
+            return 0
         for archive in cluster.build_images():
             sys.stdout.write(f"{archive}\n")
     else:

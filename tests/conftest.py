@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from localcluster import cluster, controlplane, node, tools
+from localcluster import cluster, controlplane, network, node, tools
 
 os.environ["TZ"] = "UTC"
 time.tzset()
@@ -52,6 +52,8 @@ def real_node(kubeconfig: Path) -> str:
         if os.environ.get("FATHOM_REQUIRE_REAL_NODE") == "1":
             pytest.fail(f"the real node is required but not running: {reason}")
         pytest.skip(f"no real node: {reason}")
+    # node.up() checks this before containerd starts; every test that starts pods checks it again first.
+    assert network.guard_problems() == []
     return node.NODE_NAME
 
 

@@ -88,7 +88,7 @@ def test_a_stack_answers_a_question(
                 "synthesizer": {"engine": "external", "endpoint": model},
             },
             "toolServer": {
-                "search": {"provider": "local", "corpus": str(corpus)},
+                "search": {"provider": "local", "corpus": {"configMap": "e2e-corpus"}},
                 "egress": {"allowHosts": ["127.0.0.1"]},
                 "replicas": 1,
             },
@@ -106,7 +106,8 @@ def test_a_stack_answers_a_question(
         tools_port, orchestrator_port = free_port(), free_port()
         tools = _container(kube, namespace, "e2e-tools")
         config = client.CoreV1Api(kube).read_namespaced_config_map("e2e-tools", namespace).data
-        tools_env = dict(config) | {"FATHOM_JINA_ENABLED": "false"}
+        assert config["FATHOM_LOCAL_CORPUS"] == "/corpus"  # the ConfigMap's mount in the pod; here, the file itself
+        tools_env = dict(config) | {"FATHOM_JINA_ENABLED": "false", "FATHOM_LOCAL_CORPUS": str(corpus)}
         orchestrator = _container(kube, namespace, "e2e-orchestrator")
         in_cluster_tools = f"http://e2e-tools.{namespace}.svc:8904"
         orchestrator_env = {e["name"]: e["value"] for e in orchestrator["env"]}

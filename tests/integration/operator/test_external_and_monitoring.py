@@ -120,8 +120,13 @@ def test_monitoring_objects_are_skipped_with_a_reason_without_the_api(
         "the MonitoringReady condition",
     )
     assert (cond["status"], cond["reason"]) == ("False", "PrometheusOperatorMissing")
-    events = client.CoreV1Api(kube).list_namespaced_event(namespace, field_selector="involvedObject.name=plain")
-    assert "MonitoringSkipped" in {e.reason for e in events.items}
+    core = client.CoreV1Api(kube)
+
+    def skipped_event() -> bool:  # the Event is posted after the condition is written: poll for it
+        events = core.list_namespaced_event(namespace, field_selector="involvedObject.name=plain")
+        return "MonitoringSkipped" in {e.reason for e in events.items}
+
+    eventually(skipped_event, "the MonitoringSkipped event")
 
 
 def test_monitoring_objects_are_created_when_the_api_exists(
