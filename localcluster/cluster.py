@@ -24,15 +24,21 @@ def real_node_wanted() -> bool:
 def up(name: str = DEFAULT_NAME, *, real_node: bool | None = None) -> Path:
     """Start (or reuse) the cluster; return the admin kubeconfig."""
     real = real_node_wanted() if real_node is None else real_node
+    if real and node.owner() not in (None, name):
+        raise RuntimeError(
+            f"the real node belongs to the running cluster {node.owner()!r} (one per machine): stop it with "
+            f"`python -m localcluster down --name {node.owner()}`, or use it (KUBECONFIG)"
+        )
     kubeconfig = controlplane.up(name, real_node=real)
     if real:
         server = f"https://{network.HOST_IP}:{network.API_SERVER_PORT}"
-        node.up(admin=kubeconfig, pki_dir=controlplane.pki_dir(name), server=server, bins=bin_dir())
+        node.up(cluster=name, admin=kubeconfig, pki_dir=controlplane.pki_dir(name), server=server, bins=bin_dir())
     return kubeconfig
 
 
 def down(name: str = DEFAULT_NAME) -> None:
-    node.down()
+    if node.owner() in (None, name):
+        node.down()
     controlplane.down(name)
 
 

@@ -372,11 +372,23 @@ def is_running() -> bool:
     return all(daemons.alive(state_dir(), name) for name in DAEMONS)
 
 
-def up(*, admin: Path, pki_dir: Path, server: str, bins: Path) -> None:
-    """Start (or keep) the node; returns when it is Ready and CoreDNS answers."""
+def owner() -> str | None:
+    """The cluster the running node belongs to (there is one node, in one network namespace, per machine)."""
+    marker = state_dir() / "cluster"
+    return marker.read_text().strip() if is_running() and marker.exists() else None
+
+
+def up(*, cluster: str, admin: Path, pki_dir: Path, server: str, bins: Path) -> None:
+    """Start (or keep) the node for `cluster`; returns when it is Ready and CoreDNS answers."""
     reason = unavailable_reason()
     if reason:
         raise RuntimeError(f"cannot start the real node: {reason}")
+    current = owner()
+    if current not in (None, cluster):
+        raise RuntimeError(
+            f"the real node already belongs to cluster {current!r}: stop it first "
+            f"(python -m localcluster down --name {current}), or use that cluster (KUBECONFIG)"
+        )
     started = time.monotonic()
     network.up()
     problems = network.guard_problems()
@@ -384,6 +396,7 @@ def up(*, admin: Path, pki_dir: Path, server: str, bins: Path) -> None:
         raise RuntimeError("the node's no-egress guard is not in place: " + "; ".join(problems))
     paths = _write_configs(pki_dir, server)
     state = state_dir()
+    (state / "cluster").write_text(cluster)
     socket().parent.mkdir(parents=True, exist_ok=True)
     _start("containerd", "containerd", "--config", state / "containerd.toml")
     wait_for(lambda: _ctr("version", check=False).returncode == 0, "containerd", timeout=30)
