@@ -56,9 +56,13 @@ def project_images() -> list[Image]:
     """The images the chart and the operator name by default (fathom-stack/<name>:<version>)."""
     version = project_version()
     return [
-        Image(f"docker.io/fathom-stack/operator:{version}", "images/operator.Dockerfile"),
-        Image(f"docker.io/fathom-stack/runtime:{version}", "images/runtime.Dockerfile"),
+        Image(f"docker.io/fathom-stack/{name}:{version}", f"images/{name}.Dockerfile")
+        for name in ("operator", "runtime", "llamacpp", "python-docs")
     ]
+
+
+def project_image(name: str) -> Image:
+    return next(image for image in project_images() if image.dockerfile == f"images/{name}.Dockerfile")
 
 
 def images_dir() -> Path:

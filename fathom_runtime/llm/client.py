@@ -31,6 +31,7 @@ class Sampling:
     temperature: float = 0.6
     repetition_penalty: float = 1.05
     stop: tuple[str, ...] = ()
+    grammar: str | None = None  # GBNF the output must match (llama.cpp `grammar`, SGLang `ebnf`)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class ModelClient:
             }
             if sampling.stop:
                 params["stop"] = list(sampling.stop)
+            if sampling.grammar:
+                params["ebnf"] = sampling.grammar
             return "/generate", {"text": prompt, "sampling_params": params, "stream": stream}
         body: dict[str, Any] = {
             "model": self.model,
@@ -80,6 +83,8 @@ class ModelClient:
             body["stream_options"] = {"include_usage": True}
         if sampling.stop:
             body["stop"] = list(sampling.stop)
+        if sampling.grammar:
+            body["grammar"] = sampling.grammar
         return "/v1/completions", body
 
     def _parse(self, data: dict[str, Any]) -> Completion:

@@ -11,7 +11,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 
 from fathom_runtime.common.errors import error_response, install_error_handlers
-from fathom_runtime.llm.client import ModelClient
+from fathom_runtime.llm.client import Api, ModelClient
 from fathom_runtime.orchestrator.agent.toolpool import ToolPool
 from fathom_runtime.orchestrator.jobs import store
 from fathom_runtime.orchestrator.jobs.runner import RunManager
@@ -22,11 +22,13 @@ from fathom_runtime.orchestrator.settings import OrchestratorSettings
 logger = logging.getLogger(__name__)
 
 
-def model_client(http: httpx.AsyncClient, settings: OrchestratorSettings, url: str, name: str) -> ModelClient:
+def model_client(
+    http: httpx.AsyncClient, settings: OrchestratorSettings, url: str, name: str, api: Api | None
+) -> ModelClient:
     return ModelClient(
         http,
         url,
-        api=settings.model_api,
+        api=api or settings.model_api,
         model=name,
         timeout=settings.model_timeout_seconds,
         backoff=settings.model_retry_backoff_seconds,
@@ -46,8 +48,16 @@ def create_app(settings: OrchestratorSettings) -> FastAPI:
         runs = RunManager(
             engine=engine,
             settings=settings,
-            search_model=model_client(model_http, settings, settings.search_model_url, settings.search_model_name),
-            synthesizer=model_client(http, settings, settings.synthesizer_model_url, settings.synthesizer_model_name),
+            search_model=model_client(
+                model_http, settings, settings.search_model_url, settings.search_model_name, settings.search_model_api
+            ),
+            synthesizer=model_client(
+                http,
+                settings,
+                settings.synthesizer_model_url,
+                settings.synthesizer_model_name,
+                settings.synthesizer_model_api,
+            ),
             tools=ToolPool(
                 tool_http,
                 settings.toolserver_urls,

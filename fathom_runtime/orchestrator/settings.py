@@ -18,6 +18,12 @@ class OrchestratorSettings(BaseSettings):
     model_api: Literal["generate", "completions"] = Field(
         default="generate", description="generate (SGLang native) or completions (OpenAI-compatible)."
     )
+    search_model_api: Literal["generate", "completions"] | None = Field(
+        default=None, description="The search model's API when it differs from FATHOM_MODEL_API (a llama.cpp role)."
+    )
+    synthesizer_model_api: Literal["generate", "completions"] | None = Field(
+        default=None, description="The synthesizer's API when it differs from FATHOM_MODEL_API."
+    )
     search_model_name: str = Field(default="Fathom-Search-4B", description="Model name sent to completions APIs.")
     synthesizer_model_name: str = Field(default="Fathom-Synthesizer-4B", description="Synthesizer model name.")
     toolserver_urls: Annotated[list[str], NoDecode] = Field(
@@ -29,6 +35,14 @@ class OrchestratorSettings(BaseSettings):
     max_context_tokens: int = Field(default=40960, ge=1024, description="Context budget of the search model.")
     temperature: float = Field(default=0.6, ge=0, le=2, description="Search model temperature.")
     repetition_penalty: float = Field(default=1.05, ge=0.5, le=2, description="Repetition penalty.")
+    max_turn_tokens: int | None = Field(
+        default=None, ge=64, description="New tokens per search turn (default: what the context has left)."
+    )
+    constrained_actions: bool = Field(
+        default=False,
+        description="Decode each turn in two phases: free text until </think>, then only well-formed tool calls "
+        "or a boxed answer (a grammar; for small models).",
+    )
     synthesis_temperature: float = Field(default=0.4, ge=0, le=2)
     synthesis_max_new_tokens: int = Field(default=10_000, ge=256)
     synthesis_context_tokens: int = Field(default=81_920, ge=4096, description="Synthesizer context length.")

@@ -9,6 +9,7 @@ from fathom_operator import __version__
 
 DEFAULT_SGLANG_IMAGE = "lmsysorg/sglang:v0.5.19-cu129"
 DEFAULT_RUNTIME_IMAGE = f"fathom-stack/runtime:{__version__}"
+DEFAULT_LLAMACPP_IMAGE = f"fathom-stack/llamacpp:{__version__}"
 
 
 class RenderConfig(BaseSettings):
@@ -18,6 +19,9 @@ class RenderConfig(BaseSettings):
 
     sglang_image: str = Field(default=DEFAULT_SGLANG_IMAGE, description="Model server image when the spec has none.")
     runtime_image: str = Field(default=DEFAULT_RUNTIME_IMAGE, description="Tool server and orchestrator image.")
+    llamacpp_image: str = Field(
+        default=DEFAULT_LLAMACPP_IMAGE, description="CPU model server image (engine llamacpp) when the spec has none."
+    )
 
 
 class OperatorConfig(RenderConfig):

@@ -44,7 +44,7 @@ def _stale(image: images.Image) -> bool:
     """The stub archive is older than its sources or its base image."""
     built = images.archive_path(image).stat().st_mtime
     sources = [REPO / "tests/support/scripted_model.py", *(REPO / "tests/images/sglang-stub").rglob("*")]
-    base = images.archive_path(images.project_images()[1])
+    base = images.archive_path(images.project_image("runtime"))
     return any(path.stat().st_mtime > built for path in [*sources, base] if path.is_file())
 
 

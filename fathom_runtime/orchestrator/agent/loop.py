@@ -8,13 +8,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fathom_runtime.llm.client import ModelClient, Sampling
 from fathom_runtime.orchestrator.agent.toolpool import ToolOutcome, ToolPool
 from fathom_runtime.protocol import chatml
 from fathom_runtime.protocol.answers import extract_boxed
+from fathom_runtime.protocol.grammar import build_action_grammar
 from fathom_runtime.protocol.toolcalls import ToolCallError, parse_tool_calls
 from fathom_runtime.protocol.tools import render_tool_list
 
@@ -25,12 +26,49 @@ RESERVED_TOKENS = 100  # the reference leaves this much headroom
 MIN_NEW_TOKENS = 256
 
 
+ACTION_TOKENS = 512  # enough for three tool calls or an answer sentence
+ACTION_GRAMMAR = build_action_grammar()
+
+
 @dataclass(frozen=True)
 class Limits:
     max_turns: int = 64
     max_context_tokens: int = 40960
     temperature: float = 0.6
     repetition_penalty: float = 1.05
+    max_turn_tokens: int | None = None  # new tokens per turn; None: whatever the context has left
+    constrained_actions: bool = False
+
+
+@dataclass(frozen=True)
+class Turn:
+    text: str
+    prompt_tokens: int  # every prompt token the server processed this turn (usage)
+    completion_tokens: int
+    context_tokens: int  # the context after the turn
+
+
+async def generate_turn(model: ModelClient, prompt: str, sampling: Sampling, *, constrained: bool) -> Turn:
+    """One assistant turn. Constrained: free text until `</think>`, then the action under the action grammar, so
+    the turn is either well-formed tool calls or a boxed answer; the prompt bytes stay the protocol's."""
+    if not constrained:
+        done = await model.complete(prompt, sampling)
+        tokens = done.prompt_tokens + done.completion_tokens
+        return Turn(done.text, done.prompt_tokens, done.completion_tokens, tokens)
+    thought = await model.complete(prompt, replace(sampling, stop=(chatml.THINK_CLOSE,)))
+    # Servers differ on returning the stop string; whether the model closed its thinking or ran out of tokens, the
+    # action comes after a closing tag.
+    head = thought.text.split(chatml.THINK_CLOSE, 1)[0] + chatml.THINK_CLOSE + "\n"
+    action_sampling = replace(
+        sampling, grammar=ACTION_GRAMMAR, max_new_tokens=min(ACTION_TOKENS, sampling.max_new_tokens)
+    )
+    action = await model.complete(prompt + head, action_sampling)
+    return Turn(
+        head + action.text,
+        thought.prompt_tokens + action.prompt_tokens,
+        thought.completion_tokens + action.completion_tokens,
+        action.prompt_tokens + action.completion_tokens,
+    )
 
 
 @dataclass
@@ -97,16 +135,18 @@ async def run_search_agent(
             state.stop_reason = f"context budget exhausted ({context_tokens} of {limits.max_context_tokens} tokens)"
             break
         sampling = Sampling(
-            max_new_tokens=budget, temperature=limits.temperature, repetition_penalty=limits.repetition_penalty
+            max_new_tokens=min(budget, limits.max_turn_tokens or budget),
+            temperature=limits.temperature,
+            repetition_penalty=limits.repetition_penalty,
         )
         started = time.perf_counter()
-        completion = await model.complete(state.trace, sampling)
+        completion = await generate_turn(model, state.trace, sampling, constrained=limits.constrained_actions)
         seconds = time.perf_counter() - started
         state.usage.add(completion.prompt_tokens, completion.completion_tokens)
         state.turns = turn
         state.trace += chatml.close_assistant_turn(completion.text)
         state.final_text = completion.text
-        context_tokens = completion.prompt_tokens + completion.completion_tokens
+        context_tokens = completion.context_tokens
         thinking = completion.text.split(chatml.THINK_CLOSE, 1)[0] if chatml.THINK_CLOSE in completion.text else ""
         await emit(
             "turn",

@@ -283,7 +283,14 @@ class RunManager:
 
     async def _research(self, run: LocalRun) -> None:
         record, s = run.record, self.settings
-        limits = Limits(record["max_turns"], s.max_context_tokens, s.temperature, s.repetition_penalty)
+        limits = Limits(
+            record["max_turns"],
+            s.max_context_tokens,
+            s.temperature,
+            s.repetition_penalty,
+            max_turn_tokens=s.max_turn_tokens,
+            constrained_actions=s.constrained_actions,
+        )
 
         async def emit(type_: str, data: dict[str, Any]) -> None:
             if type_ == "turn":

@@ -14,7 +14,7 @@ from fathom_operator.api.rules import Rule
 
 IntOrString = Annotated[int | str, Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
 Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?([EPTGMK]i?|[mkMGTPE]|e[0-9]+)?$")]
-Engine = Literal["sglang", "external"]
+Engine = Literal["sglang", "llamacpp", "external"]
 SearchProvider = Literal["serper", "searxng", "local"]
 CacheType = Literal["memory", "disk", "redis"]
 StorageType = Literal["sqlite", "postgres"]
@@ -114,7 +114,13 @@ _TP_FITS_GPUS = Rule(
     field_path=".tensorParallel",
     check=lambda m: m.engine != "sglang" or m.gpu.count == 0 or m.tensor_parallel <= m.gpu.count,
 )
-_MODEL_RULES = (_EXTERNAL_NEEDS_ENDPOINT, _TP_FITS_GPUS)
+_LLAMACPP_NEEDS_GGUF = Rule(
+    cel="self.engine != 'llamacpp' || self.model.endsWith('.gguf')",
+    message="model must be the path of a .gguf file when engine is llamacpp",
+    field_path=".model",
+    check=lambda m: m.engine != "llamacpp" or m.model.endswith(".gguf"),
+)
+_MODEL_RULES = (_EXTERNAL_NEEDS_ENDPOINT, _TP_FITS_GPUS, _LLAMACPP_NEEDS_GGUF)
 
 
 class PlacementSpec(SpecModel):
@@ -129,7 +135,10 @@ class ModelServerSpec(PlacementSpec):
 
     cross_field_rules: ClassVar[tuple[Rule, ...]] = _MODEL_RULES
 
-    model: str = Field(min_length=1, description="Hugging Face model id or a path inside the model cache.")
+    model: str = Field(
+        min_length=1,
+        description="Hugging Face model id or a path inside the model cache; a .gguf file path for engine llamacpp.",
+    )
     served_name: str = Field(min_length=1, description="Name the server reports as its model (--served-model-name).")
     replicas: int = Field(default=1, ge=0, le=64, description="Number of model server replicas.")
     tensor_parallel: int = Field(default=1, ge=1, le=16, description="Tensor-parallel degree (--tp).")
@@ -139,7 +148,9 @@ class ModelServerSpec(PlacementSpec):
         default=None, description="Model server image; empty means the operator's default SGLang image."
     )
     engine: Engine = Field(
-        default="sglang", description="sglang deploys model server pods; external uses `endpoint` and deploys nothing."
+        default="sglang",
+        description="sglang: SGLang pods on GPUs; llamacpp: llama.cpp's OpenAI-compatible server on CPU nodes "
+        "(model is a .gguf path, in the image or the model cache); external: use `endpoint`, deploy nothing.",
     )
     endpoint: str | None = Field(
         default=None,
@@ -149,6 +160,11 @@ class ModelServerSpec(PlacementSpec):
     resources: ResourceRequirements = Field(default_factory=ResourceRequirements, description="CPU and memory.")
     extra_args: list[str] = Field(default_factory=list, description="Extra arguments appended to the server command.")
     env: list[EnvVar] = Field(default_factory=list, description="Extra environment variables of the server.")
+
+    @property
+    def deployed(self) -> bool:
+        """Whether the stack runs this server's pods (every engine but external)."""
+        return self.engine != "external"
 
 
 class SearchModelSpec(ModelServerSpec):
@@ -274,6 +290,18 @@ class CorpusSpec(SpecModel):
             message="exactly one of configMap, pvc and image must be set",
             check=lambda m: [m.config_map, m.pvc, m.image].count(None) == 2,
         ),
+        Rule(
+            cel="!self.serve || has(self.image)",
+            message="serve needs image (an image that serves its files on port 8000)",
+            field_path=".serve",
+            check=lambda m: not m.serve or m.image is not None,
+        ),
+        Rule(
+            cel="self.serve || has(self.baseUrl) || self.path.endsWith('.jsonl')",
+            message="baseUrl is required unless serve is true or the corpus is a JSONL file with its own URLs",
+            field_path=".baseUrl",
+            check=lambda m: m.serve or m.base_url is not None or m.path.endswith(".jsonl"),
+        ),
     )
 
     config_map: str | None = Field(default=None, min_length=1, description="ConfigMap whose keys are the files.")
@@ -291,7 +319,12 @@ class CorpusSpec(SpecModel):
         pattern=r"^https?://[^\s/]+(/.*)?$",
         description="Where the files are served, e.g. http://docs.research.svc:8000 (needed for a directory of "
         "pages; a JSONL corpus carries its own URLs). An in-cluster host here is also let through the egress guard "
-        "and the NetworkPolicy.",
+        "and the NetworkPolicy. Defaults to the corpus Service with serve.",
+    )
+    serve: bool = Field(
+        default=False,
+        description="Also run the image as the site of the files (<stack>-corpus, port 8000; the image must serve "
+        "them there), for air-gapped clusters.",
     )
 
 
@@ -448,7 +481,17 @@ class OrchestratorSpec(PlacementSpec):
     temperature: float = Field(default=0.6, ge=0.0, le=2.0, description="Sampling temperature of the search agent.")
     max_context_tokens: int = Field(default=40960, ge=1024, description="Context budget of the search agent.")
     model_api: ModelApi = Field(
-        default="generate", description="generate (SGLang native) or completions (OpenAI-compatible)."
+        default="generate",
+        description="generate (SGLang native) or completions (OpenAI-compatible); llamacpp roles always use "
+        "completions.",
+    )
+    constrained_actions: bool = Field(
+        default=False,
+        description="Decode each search turn in two phases: free text until </think>, then only well-formed tool "
+        "calls or a boxed answer, under a grammar (for small models; the prompt bytes stay the protocol's).",
+    )
+    max_turn_tokens: int | None = Field(
+        default=None, ge=64, description="New tokens per search turn; empty: whatever the context has left."
     )
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Research record storage.")
     prompts: PromptsSpec = Field(default_factory=PromptsSpec, description="Prompt overrides.")

@@ -13,7 +13,7 @@ from fathom_operator import constants as c
 from fathom_operator.api.spec import DeepResearchStackSpec
 from fathom_operator.k8s import resources
 from fathom_operator.k8s.client import JSON, Kube
-from fathom_operator.render import meta, sglang
+from fathom_operator.render import meta, models
 from fathom_operator.render.meta import StackRef
 from fathom_operator.status.observed import EndpointObservation, Observation, WorkloadObservation
 
@@ -103,7 +103,7 @@ class MonitoringDiscovery:
 
 def observe(kube: Kube, stack: StackRef, spec: DeepResearchStackSpec, monitoring_available: bool) -> Observation:
     endpoints = {
-        role: probe_endpoint(sglang.model_url(stack, role, model))
+        role: probe_endpoint(models.model_url(stack, role, model))
         for role, model in spec.models.enabled().items()
         if model.engine == "external"
     }

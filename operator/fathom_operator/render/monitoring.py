@@ -14,7 +14,7 @@ API_VERSION = "monitoring.coreos.com/v1"
 
 
 def _model_roles(spec: DeepResearchStackSpec) -> list[str]:
-    return [role for role, model in spec.models.enabled().items() if model.engine == "sglang"]
+    return [role for role, model in spec.models.enabled().items() if model.engine == "sglang"]  # SGLang's /metrics
 
 
 def _in_stack(stack: StackRef, components: list[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from fathom_operator import constants as c
 from fathom_operator.api.spec import DeepResearchStackSpec
-from fathom_operator.render import Manifest, meta
+from fathom_operator.render import Manifest, corpus, meta
 from fathom_operator.render.meta import StackRef
 
 # Addresses the tool server must never reach on the open internet path: private, CGNAT, loopback, link-local
@@ -40,15 +40,11 @@ def in_cluster_peer(url: str, namespace: str) -> tuple[str, str, int] | None:
     return host, service_namespace, parts.port or (443 if parts.scheme == "https" else 80)
 
 
-def corpus_url(spec: DeepResearchStackSpec) -> str | None:
-    corpus = spec.tool_server.search.corpus
-    return corpus.base_url if corpus is not None else None
-
-
-def toolserver_upstreams(spec: DeepResearchStackSpec) -> list[str]:
+def toolserver_upstreams(stack: StackRef, spec: DeepResearchStackSpec) -> list[str]:
     """URLs the tool server is configured to call, some perhaps inside the cluster: the search backend, the corpus
     pages and an external extraction LLM."""
-    urls = [url for url in (spec.tool_server.search.url, corpus_url(spec)) if url]
+    pages = corpus.corpus_url(stack, spec.tool_server.search.corpus)
+    urls = [url for url in (spec.tool_server.search.url, pages) if url]
     role = spec.extraction_role()
     extractor = spec.models.enabled()[role] if role else None
     if extractor is not None and extractor.engine == "external" and extractor.endpoint:
@@ -96,7 +92,9 @@ def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest
         egress.append({"to": [_peer(stack, llm)], "ports": [{"protocol": "TCP", "port": c.SGLANG_PORT}]})
     if spec.tool_server.cache.type == "redis":  # a shared cache lives inside the cluster
         egress.append({"to": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 6379}]})
-    for url in toolserver_upstreams(spec):  # a configured in-cluster service, without opening every private range
+    for url in toolserver_upstreams(
+        stack, spec
+    ):  # a configured in-cluster service, without opening every private range
         peer = in_cluster_peer(url, stack.namespace)
         if peer is not None:
             _, namespace, port = peer
@@ -115,14 +113,14 @@ def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest
 def _extraction_role_in_cluster(spec: DeepResearchStackSpec) -> str | None:
     """The model role the tool server calls for extraction, when the stack deploys it."""
     role = spec.extraction_role()
-    return role if role is not None and spec.models.enabled()[role].engine == "sglang" else None
+    return role if role is not None and spec.models.enabled()[role].deployed else None
 
 
 def render_network_policies(stack: StackRef, spec: DeepResearchStackSpec) -> list[Manifest]:
     extractor = _extraction_role_in_cluster(spec)
     policies = []
     for role, model in spec.models.enabled().items():
-        if model.engine != "sglang":
+        if not model.deployed:
             continue
         clients = [c.ORCHESTRATOR] if role != c.QUERY_LLM else []
         if role == extractor:

@@ -7,7 +7,7 @@ from typing import Any
 from fathom_operator import constants as c
 from fathom_operator.api.spec import DeepResearchStackSpec, ResourceRequirements
 from fathom_operator.config import RenderConfig
-from fathom_operator.render import Manifest, meta, pods, sglang
+from fathom_operator.render import Manifest, meta, models, pods
 from fathom_operator.render.meta import StackRef
 
 DATA_DIR = "/var/lib/fathom"
@@ -22,16 +22,28 @@ def data_claim_name(stack: StackRef) -> str:
 
 def build_env(stack: StackRef, spec: DeepResearchStackSpec) -> list[dict[str, Any]]:
     """Everything the orchestrator needs to find its models, tool servers and database."""
-    models, orch = spec.models, spec.orchestrator
+    roles, orch = spec.models, spec.orchestrator
     env = [
-        pods.env_value(c.ENV_SEARCH_MODEL_URL, sglang.model_url(stack, c.SEARCH, models.search)),
-        pods.env_value(c.ENV_SYNTHESIZER_MODEL_URL, sglang.model_url(stack, c.SYNTHESIZER, models.synthesizer)),
+        pods.env_value(c.ENV_SEARCH_MODEL_URL, models.model_url(stack, c.SEARCH, roles.search)),
+        pods.env_value(c.ENV_SYNTHESIZER_MODEL_URL, models.model_url(stack, c.SYNTHESIZER, roles.synthesizer)),
         pods.env_value(c.ENV_MODEL_API, orch.model_api),
         pods.env_value(c.ENV_TOOLSERVER_URLS, meta.service_url(stack, c.TOOL_SERVER, c.TOOLSERVER_PORT)),
         pods.env_value(c.ENV_MAX_TURNS, orch.max_turns),
         pods.env_value(c.ENV_MAX_CONTEXT_TOKENS, orch.max_context_tokens),
         pods.env_value(c.ENV_TEMPERATURE, orch.temperature),
+        pods.env_value(c.ENV_SEARCH_MODEL_NAME, roles.search.served_name),
+        pods.env_value(c.ENV_SYNTHESIZER_MODEL_NAME, roles.synthesizer.served_name),
+        # The report needs room: at most 10,000 new tokens, and at most a quarter of the synthesizer's context.
+        pods.env_value(c.ENV_SYNTHESIS_CONTEXT_TOKENS, roles.synthesizer.context_length),
+        pods.env_value(c.ENV_SYNTHESIS_MAX_NEW_TOKENS, min(10_000, roles.synthesizer.context_length // 4)),
     ]
+    for variable, model in ((c.ENV_SEARCH_MODEL_API, roles.search), (c.ENV_SYNTHESIZER_MODEL_API, roles.synthesizer)):
+        if model.engine == "llamacpp":  # llama.cpp speaks only the OpenAI-compatible API
+            env.append(pods.env_value(variable, "completions"))
+    if orch.constrained_actions:
+        env.append(pods.env_value(c.ENV_CONSTRAINED_ACTIONS, "true"))
+    if orch.max_turn_tokens:
+        env.append(pods.env_value(c.ENV_MAX_TURN_TOKENS, orch.max_turn_tokens))
     if orch.prompts.config_map_name:
         env.append(pods.env_value(c.ENV_SEARCH_PROMPT_FILE, f"{PROMPTS_DIR}/{c.PROMPT_KEY_SEARCH}"))
         env.append(pods.env_value(c.ENV_SYNTHESIS_PROMPT_FILE, f"{PROMPTS_DIR}/{c.PROMPT_KEY_SYNTHESIS}"))

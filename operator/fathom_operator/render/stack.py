@@ -5,7 +5,7 @@ from __future__ import annotations
 from fathom_operator import constants as c
 from fathom_operator.api.spec import DeepResearchStackSpec
 from fathom_operator.config import RenderConfig
-from fathom_operator.render import Manifest, meta, monitoring, network, orchestrator, sglang, toolserver
+from fathom_operator.render import Manifest, meta, models, monitoring, network, orchestrator, toolserver
 from fathom_operator.render.meta import StackRef
 
 
@@ -28,9 +28,9 @@ def render_stack(
 ) -> list[Manifest]:
     """Every child object the stack should have. `monitoring_available` says whether the cluster serves
     monitoring.coreos.com (an observed fact the caller passes in)."""
-    objects = [_service_account(stack), *sglang.render_model_cache(stack, spec.model_cache)]
+    objects = [_service_account(stack), *models.render_model_cache(stack, spec.model_cache)]
     for role, model in spec.models.enabled().items():
-        objects += sglang.render_model_server(stack, role, model, spec.model_cache, config)
+        objects += models.render_model_server(stack, role, model, spec.model_cache, config)
     objects += toolserver.render_toolserver(stack, spec, config)
     objects += orchestrator.render_orchestrator(stack, spec, config)
     objects += network.render_network_policies(stack, spec)

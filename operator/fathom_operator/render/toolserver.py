@@ -9,7 +9,7 @@ from typing import Any
 from fathom_operator import constants as c
 from fathom_operator.api.spec import DeepResearchStackSpec, ResourceRequirements, ToolServerSpec
 from fathom_operator.config import RenderConfig
-from fathom_operator.render import Manifest, corpus, meta, network, pods, sglang
+from fathom_operator.render import Manifest, corpus, meta, models, network, pods
 from fathom_operator.render.meta import StackRef
 
 CACHE_DIR = "/var/cache/fathom"
@@ -22,7 +22,7 @@ def extraction_endpoint(stack: StackRef, spec: DeepResearchStackSpec) -> tuple[s
     if role is None:
         return None
     model = spec.models.enabled()[role]
-    url = sglang.model_url(stack, role, model)
+    url = models.model_url(stack, role, model)
     return (url if url.endswith("/v1") else f"{url}/v1"), model.served_name
 
 
@@ -32,7 +32,9 @@ def build_config(stack: StackRef, spec: DeepResearchStackSpec) -> dict[str, str]
     allow = list(tools.egress.allow_hosts)
     if tools.egress.allow_private_networks:
         allow += [net for net in network.PRIVATE_NETWORKS if net not in allow]
-    pages = network.corpus_url(spec)  # the agent fetches the corpus pages: the guard lets their in-cluster host through
+    pages = corpus.corpus_url(
+        stack, tools.search.corpus
+    )  # the agent fetches the corpus pages: the guard lets their in-cluster host through
     peer = network.in_cluster_peer(pages, stack.namespace) if pages else None
     if peer is not None and peer[0] not in allow:
         allow.append(peer[0])
@@ -44,7 +46,7 @@ def build_config(stack: StackRef, spec: DeepResearchStackSpec) -> dict[str, str]
     }
     if tools.search.url:
         config[c.ENV_SEARXNG_URL] = tools.search.url
-    config |= corpus.render_corpus(tools.search.corpus).env
+    config |= corpus.render_corpus(stack, tools.search.corpus).env
     if tools.cache.type == "disk":
         config[c.ENV_CACHE_URL] = tools.cache.url or CACHE_DIR
     elif tools.cache.url:
@@ -84,7 +86,7 @@ def render_toolserver(stack: StackRef, spec: DeepResearchStackSpec, config: Rend
     tools = spec.tool_server
     name = meta.child_name(stack, c.TOOL_SERVER)
     data = build_config(stack, spec)
-    files = corpus.render_corpus(tools.search.corpus)
+    files = corpus.render_corpus(stack, tools.search.corpus)
     volumes, mounts = _volumes(tools, files)
     container = pods.runtime_container(
         "toolserver",
@@ -133,6 +135,9 @@ def render_toolserver(stack: StackRef, spec: DeepResearchStackSpec, config: Rend
     ]
     if tools.autoscaling.enabled:
         objects.append(_hpa(stack, tools))
+    objects += corpus.render_corpus_site(
+        stack, tools.search.corpus, runtime_service_account=meta.child_name(stack, c.RUNTIME)
+    )
     return objects
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fathom_operator import constants as c
 from fathom_operator.api.spec import DeepResearchStackSpec
 from fathom_operator.api.status import ComponentStatus, Condition, ConditionType, Phase, StackStatus
-from fathom_operator.render import meta, sglang
+from fathom_operator.render import meta, models
 from fathom_operator.render.meta import StackRef
 from fathom_operator.status import conditions
 from fathom_operator.status.observed import EndpointObservation, Observation, WorkloadObservation
@@ -63,7 +63,7 @@ def judge_endpoint(name: str, obs: EndpointObservation | None, url: str) -> Verd
 def judge_components(stack: StackRef, spec: DeepResearchStackSpec, observation: Observation) -> dict[str, Verdict]:
     verdicts: dict[str, Verdict] = {}
     for role, model in spec.models.enabled().items():
-        url = sglang.model_url(stack, role, model)
+        url = models.model_url(stack, role, model)
         if model.engine == "external":
             verdicts[role] = judge_endpoint(role, observation.endpoints.get(role), url)
         else:

@@ -1,5 +1,6 @@
-"""SGLang model servers (search, synthesizer, query LLM): Deployment and Service per role, and the shared
-model-cache claim. Flags follow the reference launch command (docs/operator.md). Pure."""
+"""Model servers (search, synthesizer, query LLM): a Deployment and a Service per role running SGLang on GPUs or
+llama.cpp on CPUs, and the shared model-cache claim. SGLang flags follow the reference launch command
+(docs/operator.md). Pure."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 from typing import Any
 
 from fathom_operator import constants as c
-from fathom_operator.api.spec import ModelCacheSpec, ModelServerSpec, SynthesizerModelSpec
+from fathom_operator.api.spec import ModelCacheSpec, ModelServerSpec, ResourceRequirements, SynthesizerModelSpec
 from fathom_operator.config import RenderConfig
 from fathom_operator.render import Manifest, meta, pods
 from fathom_operator.render.meta import StackRef
@@ -88,6 +89,51 @@ def _volumes(stack: StackRef, cache: ModelCacheSpec) -> list[dict[str, Any]]:
     return [model_cache, pods.empty_dir("dshm", memory=True, size_limit="16Gi"), pods.empty_dir("tmp")]
 
 
+def llamacpp_args(spec: ModelServerSpec) -> list[str]:
+    """Arguments of `python3 -m llama_cpp.server` (llama-cpp-python's OpenAI-compatible server)."""
+    args = [
+        "--model", spec.model,
+        "--model_alias", spec.served_name,
+        "--host", "0.0.0.0",
+        "--port", str(c.SGLANG_PORT),
+        "--n_ctx", str(spec.context_length),
+    ]  # fmt: skip
+    cpus = _whole_cpus(spec.resources.limits.get("cpu") or spec.resources.requests.get("cpu"))
+    if cpus:  # llama.cpp otherwise starts a thread per core of the node, whatever the pod's share
+        args += ["--n_threads", str(cpus)]
+    return args + list(spec.extra_args)
+
+
+def _whole_cpus(quantity: int | str | None) -> int | None:
+    if quantity is None:
+        return None
+    text = str(quantity)
+    cores = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    return max(1, int(cores))
+
+
+LLAMACPP_RESOURCES = ResourceRequirements(requests={"cpu": "1", "memory": "2Gi"}, limits={"memory": "4Gi"})
+
+
+def _llamacpp_container(spec: ModelServerSpec, cache: ModelCacheSpec, config: RenderConfig) -> Manifest:
+    requested = spec.resources if spec.resources.limits or spec.resources.requests else LLAMACPP_RESOURCES
+    return {
+        "name": "llamacpp",
+        "image": spec.image or config.llamacpp_image,
+        "command": ["python3", "-m", "llama_cpp.server"],
+        "args": llamacpp_args(spec),
+        "env": _env(spec, cache),
+        "ports": [{"name": "http", "containerPort": c.SGLANG_PORT, "protocol": "TCP"}],
+        "resources": pods.resources(requested),
+        # Loading a GGUF from local disk takes seconds; 5 minutes covers a slow volume.
+        "startupProbe": pods.http_probe("/v1/models", period=5, timeout=5, failures=60),
+        "readinessProbe": pods.http_probe("/v1/models", period=10, timeout=5, failures=3),
+        "livenessProbe": pods.http_probe("/v1/models", period=20, timeout=10, failures=6),
+        "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": pods.container_security_context(),
+    }
+
+
 def _container(role: str, spec: ModelServerSpec, cache: ModelCacheSpec, config: RenderConfig) -> Manifest:
     gpu_limits = {spec.gpu.resource_name: str(spec.gpu.count)} if spec.gpu.count else {}
     return {
@@ -115,7 +161,11 @@ def _container(role: str, spec: ModelServerSpec, cache: ModelCacheSpec, config: 
 
 def _tolerations(spec: ModelServerSpec) -> list[dict[str, Any]]:
     tolerations = pods.tolerations(spec)
-    if spec.gpu.count and not any(t.get("key") == spec.gpu.resource_name for t in tolerations):
+    if (
+        spec.engine == "sglang"
+        and spec.gpu.count
+        and not any(t.get("key") == spec.gpu.resource_name for t in tolerations)
+    ):
         tolerations.append(pods.gpu_toleration(spec.gpu.resource_name))
     return tolerations
 
@@ -124,11 +174,14 @@ def render_model_server(
     stack: StackRef, role: str, spec: ModelServerSpec, cache: ModelCacheSpec, config: RenderConfig
 ) -> list[Manifest]:
     """Deployment and Service of one model role; nothing for engine `external`."""
-    if spec.engine != "sglang":
+    if not spec.deployed:
         return []
+    container = (
+        _llamacpp_container(spec, cache, config) if spec.engine == "llamacpp" else _container(role, spec, cache, config)
+    )
     template = pods.pod_template(
         meta.labels(stack, role),
-        [_container(role, spec, cache, config)],
+        [container],
         _volumes(stack, cache),
         service_account=meta.child_name(stack, c.RUNTIME),
         node_selector=spec.node_selector,

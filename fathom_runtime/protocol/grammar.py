@@ -1,0 +1,49 @@
+"""The grammar of a well-formed action, for protocol-constrained decoding: what the search model may write after its
+`</think>`: one to three `<tool_call>` blocks for the declared tools, or an answer with `\\boxed{…}`. GBNF, which
+llama.cpp's server takes as `grammar` and SGLang (xgrammar) as `ebnf`. Derived from protocol/tools.py. Pure."""
+
+from __future__ import annotations
+
+from fathom_runtime.protocol.tools import AGENT_TOOLS, Tool
+
+MAX_CALLS_PER_ROUND = 3
+_VALUE_RULES = {"string": "str", "integer": "int"}
+_JSON_TYPES = {str: "string", int: "integer"}
+
+_PRIMITIVES = {
+    "str": r'"\"" ( [^"\\\n] | "\\" ["\\/bfnrt] )* "\""',
+    "int": r"[1-9] [0-9]*",
+    "answer": r'[^<\\\n]* "\\boxed{" [^{}\n]+ "}" [^<\n]*',
+}
+
+
+def _literal(text: str) -> str:
+    """A GBNF string literal for `text`."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _call_rule(tool: Tool) -> str:
+    """`<tool_call>` + the JSON call with every required argument, in declaration order."""
+    parts = [_literal(f'<tool_call>\n{{"name": "{tool.name}", "arguments": {{')]
+    required = [name for name, field in tool.arguments.model_fields.items() if field.is_required()]
+    for index, name in enumerate(required):
+        field = tool.arguments.model_fields[name]
+        separator = ", " if index else ""
+        parts += [_literal(f'{separator}"{name}": '), _VALUE_RULES[_JSON_TYPES[field.annotation]]]  # type: ignore[index]  # str or int
+    parts.append(_literal("}}\n</tool_call>"))
+    return " ".join(parts)
+
+
+def build_action_grammar(tools: tuple[Tool, ...] = AGENT_TOOLS) -> str:
+    """GBNF for one action: tool calls (only the required arguments, so a call always validates) or an answer."""
+    calls = " | ".join(f"call-{tool.name.replace('_', '-')}" for tool in tools)
+    more = " ".join([f"( {_literal(chr(10))} call )?"] * (MAX_CALLS_PER_ROUND - 1))
+    lines = [
+        "root ::= calls | answer",
+        f"calls ::= call {more}",
+        f"call ::= {calls}",
+        *(f"call-{tool.name.replace('_', '-')} ::= {_call_rule(tool)}" for tool in tools),
+    ]
+    body = "\n".join(lines)
+    primitives = [f"{name} ::= {rule}" for name, rule in _PRIMITIVES.items() if name == "answer" or f" {name}" in body]
+    return "\n".join([*lines, *primitives]) + "\n"
