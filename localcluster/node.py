@@ -15,6 +15,7 @@ import subprocess
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -24,6 +25,11 @@ from localcluster.tools import cache_root, kubectl, log, missing_commands, run, 
 NODE_NAME = "real-node-0"
 NODE_LABEL = "fathom.dev/real-node"
 TAINT = {"key": NODE_LABEL, "value": "true", "effect": "NoSchedule"}
+# What a pod spec (or a stack component) adds to run on the real node.
+POD_PLACEMENT: dict[str, Any] = {
+    "nodeSelector": {NODE_LABEL: "true"},
+    "tolerations": [{"key": NODE_LABEL, "operator": "Exists", "effect": "NoSchedule"}],
+}
 PAUSE_IMAGE = "docker.io/fathom-stack/pause:local"
 COREDNS_IMAGE = "docker.io/fathom-stack/coredns:local"
 CGROUP_ROOT = "/fathom"

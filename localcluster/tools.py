@@ -7,7 +7,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,3 +84,24 @@ def is_reachable(kubeconfig: Path) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return result.returncode == 0 and result.stdout.strip() == "ok"
+
+
+@contextmanager
+def port_forward(kubeconfig: Path, namespace: str, target: str, port: int) -> Iterator[str]:
+    """`kubectl port-forward TARGET :PORT` for the `with` block; yields the local base URL (http://127.0.0.1:N)."""
+    process = subprocess.Popen(
+        [kubectl_binary(), f"--kubeconfig={kubeconfig}", "-n", namespace, "port-forward", target, f":{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if "127.0.0.1:" not in line:
+            detail = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"port-forward to {target} failed: {line}{detail}")
+        yield "http://127.0.0.1:" + line.split("127.0.0.1:", 1)[1].split()[0]
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)  # also closes the pipes

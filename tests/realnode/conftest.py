@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from localcluster.tools import REPO, bin_dir, kubectl, run
+from localcluster import demo
+from localcluster.tools import kubectl
 from tests.support import realnode
 from tests.support.kube import eventually
 
@@ -42,17 +43,6 @@ def rn_namespace(kubeconfig: Path, real_node: str, node_images: None) -> Iterato
     kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(namespace))
     yield name
     kubectl(kubeconfig, "delete", "namespace", name, "--wait=false", check=False)
-
-
-def install_operator(kubeconfig: Path, namespace: str) -> None:
-    """The chart, as a user installs it, watching this namespace, its pod on the real node."""
-    placement = realnode.ON_REAL_NODE
-    values = {"watchNamespaces": [namespace], "nodeSelector": placement["nodeSelector"],
-              "tolerations": placement["tolerations"]}  # fmt: skip
-    values_file = Path(f"/tmp/{namespace}-values.json")
-    values_file.write_text(json.dumps(values))
-    run(bin_dir() / "helm", "--kubeconfig", kubeconfig, "upgrade", "--install", "fathom", REPO / "charts/fathom",
-        "--namespace", namespace, "--values", values_file, "--wait", "--timeout", "180s")  # fmt: skip
 
 
 def stack_body(namespace: str, **tool_server: Any) -> dict[str, Any]:
@@ -94,7 +84,7 @@ def stack_phase(kubeconfig: Path, namespace: str) -> str:
 @pytest.fixture(scope="module")
 def stack(kubeconfig: Path, rn_namespace: str) -> str:
     """The namespace of a Ready stack on real pods."""
-    install_operator(kubeconfig, rn_namespace)
+    demo.install_operator(kubeconfig, rn_namespace)
     realnode.apply(kubeconfig, rn_namespace, *realnode.corpus_site(rn_namespace))
     realnode.apply(kubeconfig, rn_namespace, stack_body(rn_namespace, fetch={"browser": {"enabled": True}}))
     eventually(lambda: stack_phase(kubeconfig, rn_namespace) == "Ready", "the stack to be Ready on real pods",

@@ -4,11 +4,8 @@ corpus, port-forwards and exec. Every address involved lives inside the node's n
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +14,7 @@ from localcluster.tools import REPO, kubectl, kubectl_binary, wait_for
 
 STUB = images.Image("docker.io/fathom-test/sglang-stub:dev", "tests/images/sglang-stub/Dockerfile", context="tests")
 RUNTIME_IMAGE = f"fathom-stack/runtime:{images.project_version()}"
-ON_REAL_NODE: dict[str, Any] = {
-    "nodeSelector": {node.NODE_LABEL: "true"},
-    "tolerations": [{"key": node.NODE_LABEL, "operator": "Exists", "effect": "NoSchedule"}],
-}
+ON_REAL_NODE = node.POD_PLACEMENT
 SMALL = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "768Mi"}}
 CORPUS = Path(__file__).parents[1] / "fixtures" / "cluster-corpus"
 
@@ -91,28 +85,6 @@ def restricted_container() -> dict[str, Any]:
 
 def wait_rollout(kubeconfig: Path, namespace: str, deployment: str, timeout: int = 180) -> None:
     kubectl(kubeconfig, "-n", namespace, "rollout", "status", f"deployment/{deployment}", f"--timeout={timeout}s")
-
-
-@contextmanager
-def port_forward(kubeconfig: Path, namespace: str, target: str, port: int) -> Iterator[str]:
-    """`kubectl port-forward TARGET :PORT`: yields the local base URL (http://127.0.0.1:N)."""
-    process = subprocess.Popen(
-        [kubectl_binary(), f"--kubeconfig={kubeconfig}", "-n", namespace, "port-forward", target, f":{port}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        match = re.search(r"127\.0\.0\.1:(\d+)", line)
-        if match is None:
-            detail = process.stderr.read() if process.stderr else ""
-            raise RuntimeError(f"port-forward to {target} failed: {line}{detail}")
-        yield f"http://127.0.0.1:{match.group(1)}"
-    finally:
-        process.terminate()
-        process.communicate(timeout=10)  # also closes the pipes
 
 
 def exec_python(kubeconfig: Path, namespace: str, target: str, code: str) -> subprocess.CompletedProcess[str]:

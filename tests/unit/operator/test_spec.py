@@ -33,6 +33,23 @@ def test_minimal_spec_gets_the_protocol_defaults() -> None:
         ({"toolServer": {"autoscaling": {"minReplicas": 5, "maxReplicas": 2}}}, "minReplicas must not exceed"),
         ({"orchestrator": {"storage": {"type": "postgres"}}}, "dsnSecretRef is required when type is postgres"),
         ({"orchestrator": {"replicas": 3}}, "replicas must be at most 1 with sqlite storage"),
+        ({"models": {"search": {"engine": "llamacpp"}}}, "model must be the path of a .gguf file"),
+        (
+            {
+                "toolServer": {
+                    "search": {"provider": "local", "corpus": {"configMap": "a", "pvc": "b", "baseUrl": "http://d"}}
+                }
+            },
+            "exactly one of configMap, pvc and image",
+        ),
+        (
+            {"toolServer": {"search": {"provider": "local", "corpus": {"pvc": "docs", "serve": True}}}},
+            "serve needs image",
+        ),
+        (
+            {"toolServer": {"search": {"provider": "local", "corpus": {"configMap": "docs"}}}},
+            "baseUrl is required unless serve is true",
+        ),
     ],
 )
 def test_cross_field_rules_name_the_field(overrides: dict[str, Any], message: str) -> None:
