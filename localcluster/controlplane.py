@@ -155,10 +155,10 @@ def _shape(name: str) -> bool:
 
 
 def _ensure_nodes(kubeconfig: Path) -> None:
-    current = kubectl(kubeconfig, "get", "storageclass", provisioner.STORAGE_CLASS, "-o", "jsonpath={.provisioner}",
-                      check=False)  # fmt: skip
-    if current and current != provisioner.PROVISIONER:  # a cluster from before: the field is immutable
-        kubectl(kubeconfig, "delete", "storageclass", provisioner.STORAGE_CLASS)
+    classes = json.loads(kubectl(kubeconfig, "get", "storageclass", "-o", "json"))["items"]
+    for found in classes:  # a cluster from before may have the class with another provisioner (an immutable field)
+        if found["metadata"]["name"] == provisioner.STORAGE_CLASS and found["provisioner"] != provisioner.PROVISIONER:
+            kubectl(kubeconfig, "delete", "storageclass", provisioner.STORAGE_CLASS)
     node_list = {"apiVersion": "v1", "kind": "List", "items": [*build_nodes(), provisioner.storage_class()]}
     kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(node_list))
     wait_for(lambda: _nodes_ready(kubeconfig), "simulated nodes to be Ready")

@@ -37,7 +37,12 @@ def kubeconfig() -> Iterator[Path]:
         yield Path(given)
         return
     already_up = tools.is_reachable(controlplane.kubeconfig_path(TEST_CLUSTER))
-    path = cluster.up(TEST_CLUSTER)
+    try:
+        path = cluster.up(TEST_CLUSTER)
+    except Exception:  # half started: leave nothing running behind the failure
+        if not already_up:
+            cluster.down(TEST_CLUSTER)
+        raise
     yield path
     if not already_up and os.environ.get("FATHOM_KEEP_CLUSTER") != "1":
         cluster.down(TEST_CLUSTER)

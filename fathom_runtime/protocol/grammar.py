@@ -10,10 +10,12 @@ MAX_CALLS_PER_ROUND = 3
 _VALUE_RULES = {"string": "str", "integer": "int"}
 _JSON_TYPES = {str: "string", int: "integer"}
 
+# Bounded, so that an action always ends within its token budget; an answer's lead-in cannot open a tag, a brace or
+# a command, so a model that wants to call a tool has to write the <tool_call> form.
 _PRIMITIVES = {
-    "str": r'"\"" ( [^"\\\n] | "\\" ["\\/bfnrt] )* "\""',
-    "int": r"[1-9] [0-9]*",
-    "answer": r'[^<\\\n]* "\\boxed{" [^{}\n]+ "}" [^<\n]*',
+    "str": r'"\"" [^"\\\n]{1,300} "\""',
+    "int": r"[1-9] [0-9]{0,5}",
+    "answer": r'[^<\\\n{}]{0,200} ( "\\[ " )? "\\boxed{" [^{}\n]{1,120} "}" ( " \\]" )? "."?',
 }
 
 

@@ -42,7 +42,8 @@ def rn_namespace(kubeconfig: Path, real_node: str, node_images: None) -> Iterato
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
     kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(namespace))
     yield name
-    kubectl(kubeconfig, "delete", "namespace", name, "--wait=false", check=False)
+    # Waited for: the next module needs the CPU its pods requested.
+    kubectl(kubeconfig, "delete", "namespace", name, "--timeout=180s", check=False)
 
 
 def stack_body(namespace: str, **tool_server: Any) -> dict[str, Any]:

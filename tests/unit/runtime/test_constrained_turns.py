@@ -47,7 +47,7 @@ def test_the_grammar_names_every_agent_tool_with_its_required_arguments() -> Non
     assert grammar.startswith("root ::= calls | answer\n")
     assert '\\"name\\": \\"search_urls\\", \\"arguments\\": {" "\\"query\\": " str' in grammar
     assert '"\\"url\\": " str ", \\"goal\\": " str' in grammar
-    assert 'answer ::= [^<\\\\\\n]* "\\\\boxed{"' in grammar
+    assert '"\\\\boxed{" [^{}\\n]{1,120} "}"' in grammar  # a bounded answer with its box
 
 
 def test_the_grammar_parses_in_llama_cpp() -> None:

@@ -1,0 +1,51 @@
+"""The demo's code path on real pods with the real CPU model: examples/04-cpu.yaml (llama.cpp serving
+Qwen2.5-Coder-1.5B for both roles, constrained action decoding, Python's documentation served inside the cluster)
+answers a question whose answer is in the corpus, through the in-cluster API. The model's wording is not asserted:
+its structure, its tool calls and its sources are."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from localcluster import demo
+from localcluster.tools import kubectl, port_forward
+
+QUESTION = demo.QUESTION
+
+
+@pytest.fixture(scope="module")
+def cpu_stack(kubeconfig: Path, real_node: str, node_images: None) -> Iterator[str]:
+    namespace = f"rn-cpu-{uuid.uuid4().hex[:6]}"
+    demo.deploy(kubeconfig, namespace=namespace, release="fathom-cpu")
+    yield namespace
+    kubectl(kubeconfig, "delete", "namespace", namespace, "--timeout=180s", check=False)
+
+
+def test_the_cpu_stack_answers_from_the_corpus_with_verified_citations(kubeconfig: Path, cpu_stack: str) -> None:
+    pods = json.loads(kubectl(kubeconfig, "-n", cpu_stack, "get", "pods", "-o", "json"))["items"]
+    images = {c["image"] for p in pods for c in p["spec"]["containers"]}
+    assert any("fathom-stack/llamacpp" in image for image in images)
+    with port_forward(kubeconfig, cpu_stack, "svc/cpu-orchestrator", 8900) as url:
+        response = httpx.post(
+            f"{url}/v1/research", params={"wait": "true"}, json={"question": QUESTION, "mode": "deepresearch"},
+            timeout=1500,
+        )  # fmt: skip
+    record = response.json()
+    assert response.status_code == 200 and record["status"] == "succeeded", record.get("error")
+    calls = record["tool_calls"]
+    assert calls and all(c["ok"] for c in calls), calls  # constrained decoding: every action well-formed and served
+    corpus_host = f"http://cpu-corpus.{cpu_stack}.svc:8000/"
+    assert any(corpus_host in c["result"] for c in calls)  # the corpus inside the cluster answered
+    assert record["answer"], record["stop_reason"]
+    found = " ".join(c["result"] for c in calls).lower()
+    words = [w for w in re.findall(r"[a-z_.]+", record["answer"].lower()) if len(w) > 3]
+    assert words and all(w in found for w in words), (record["answer"], found[:2000])
+    assert record["citations"]["verified"], record["report"]
+    assert all(url.startswith(corpus_host) for url in record["citations"]["verified"])
