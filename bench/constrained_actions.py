@@ -5,7 +5,8 @@ phases (free text until </think>, then the action grammar). An action is well-fo
 parses and validates, or when it answers with \\boxed{}; anything else (no call, a call in the wrong shape, an answer
 without a box) is malformed.
 
-    .venv/bin/python -m bench.constrained_actions --gguf ~/.cache/fathom-stack/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+    .venv/bin/python images/fetch_model.py qwen2.5-coder-1.5b ~/.cache/fathom-stack/models
+    .venv/bin/python -m bench.constrained_actions --gguf ~/.cache/fathom-stack/models/qwen2.5-coder-1.5b-*.gguf
     .venv/bin/python -m bench.constrained_actions --model-url http://127.0.0.1:30000   # a llama.cpp server already up
 """
 
@@ -62,7 +63,8 @@ async def run(url: str, questions: list[str], turn_tokens: int) -> dict[str, obj
             started = time.perf_counter()
             for question in questions:
                 sampling = Sampling(max_new_tokens=turn_tokens, temperature=0.6)
-                turn = await generate_turn(model, chatml.first_prompt(system, question), sampling, constrained=constrained)
+                prompt = chatml.first_prompt(system, question)
+                turn = await generate_turn(model, prompt, sampling, constrained=constrained, first=True)
                 outcomes[classify(turn.text)] += 1
             well_formed = outcomes["well-formed-call"] + outcomes["answer"]
             results["constrained" if constrained else "plain"] = {

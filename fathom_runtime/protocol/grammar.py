@@ -36,16 +36,19 @@ def _call_rule(tool: Tool) -> str:
     return " ".join(parts)
 
 
-def build_action_grammar(tools: tuple[Tool, ...] = AGENT_TOOLS) -> str:
-    """GBNF for one action: tool calls (only the required arguments, so a call always validates) or an answer."""
+def build_action_grammar(tools: tuple[Tool, ...] = AGENT_TOOLS, *, allow_answer: bool = True) -> str:
+    """GBNF for one action: tool calls (only the required arguments, so a call always validates) or, when
+    `allow_answer`, an answer (a research agent's first action is a search: small models otherwise answer from
+    memory)."""
     calls = " | ".join(f"call-{tool.name.replace('_', '-')}" for tool in tools)
     more = " ".join([f"( {_literal(chr(10))} call )?"] * (MAX_CALLS_PER_ROUND - 1))
     lines = [
-        "root ::= calls | answer",
+        "root ::= calls | answer" if allow_answer else "root ::= calls",
         f"calls ::= call {more}",
         f"call ::= {calls}",
         *(f"call-{tool.name.replace('_', '-')} ::= {_call_rule(tool)}" for tool in tools),
     ]
     body = "\n".join(lines)
-    primitives = [f"{name} ::= {rule}" for name, rule in _PRIMITIVES.items() if name == "answer" or f" {name}" in body]
+    used = [name for name in _PRIMITIVES if f" {name}" in body or (name == "answer" and allow_answer)]
+    primitives = [f"{name} ::= {_PRIMITIVES[name]}" for name in used]
     return "\n".join([*lines, *primitives]) + "\n"

@@ -28,6 +28,7 @@ MIN_NEW_TOKENS = 256
 
 ACTION_TOKENS = 512  # enough for three tool calls or an answer sentence
 ACTION_GRAMMAR = build_action_grammar()
+FIRST_ACTION_GRAMMAR = build_action_grammar(allow_answer=False)
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,12 @@ class Turn:
     context_tokens: int  # the context after the turn
 
 
-async def generate_turn(model: ModelClient, prompt: str, sampling: Sampling, *, constrained: bool) -> Turn:
+async def generate_turn(
+    model: ModelClient, prompt: str, sampling: Sampling, *, constrained: bool, first: bool = False
+) -> Turn:
     """One assistant turn. Constrained: free text until `</think>`, then the action under the action grammar, so
-    the turn is either well-formed tool calls or a boxed answer; the prompt bytes stay the protocol's."""
+    the turn is either well-formed tool calls or (after the first turn) a boxed answer; the prompt bytes stay the
+    protocol's."""
     if not constrained:
         done = await model.complete(prompt, sampling)
         tokens = done.prompt_tokens + done.completion_tokens
@@ -60,7 +64,9 @@ async def generate_turn(model: ModelClient, prompt: str, sampling: Sampling, *, 
     # action comes after a closing tag.
     head = thought.text.split(chatml.THINK_CLOSE, 1)[0] + chatml.THINK_CLOSE + "\n"
     action_sampling = replace(
-        sampling, grammar=ACTION_GRAMMAR, max_new_tokens=min(ACTION_TOKENS, sampling.max_new_tokens)
+        sampling,
+        grammar=FIRST_ACTION_GRAMMAR if first else ACTION_GRAMMAR,
+        max_new_tokens=min(ACTION_TOKENS, sampling.max_new_tokens),
     )
     action = await model.complete(prompt + head, action_sampling)
     return Turn(
@@ -140,7 +146,9 @@ async def run_search_agent(
             repetition_penalty=limits.repetition_penalty,
         )
         started = time.perf_counter()
-        completion = await generate_turn(model, state.trace, sampling, constrained=limits.constrained_actions)
+        completion = await generate_turn(
+            model, state.trace, sampling, constrained=limits.constrained_actions, first=turn == 1
+        )
         seconds = time.perf_counter() - started
         state.usage.add(completion.prompt_tokens, completion.completion_tokens)
         state.turns = turn

@@ -50,6 +50,14 @@ def test_the_grammar_names_every_agent_tool_with_its_required_arguments() -> Non
     assert '"\\\\boxed{" [^{}\\n]{1,120} "}"' in grammar  # a bounded answer with its box
 
 
+async def test_the_first_action_must_be_a_search() -> None:
+    model = FakeModel(["thinking", '<tool_call>\n{"name": "search_urls", "arguments": {"query": "q"}}\n</tool_call>'])
+    await generate_turn(model, "P", Sampling(max_new_tokens=100), constrained=True, first=True)  # type: ignore[arg-type]
+    grammar = model.calls[1][1].grammar
+    assert grammar is not None and grammar.startswith("root ::= calls\n") and "answer" not in grammar
+
+
 def test_the_grammar_parses_in_llama_cpp() -> None:
     llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make smoke-deps)")
-    assert llama_cpp.LlamaGrammar.from_string(build_action_grammar(), verbose=False) is not None
+    for allow_answer in (True, False):
+        assert llama_cpp.LlamaGrammar.from_string(build_action_grammar(allow_answer=allow_answer), verbose=False)
