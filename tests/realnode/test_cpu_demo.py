@@ -28,17 +28,19 @@ def cpu_stack(kubeconfig: Path, real_node: str, node_images: None) -> Iterator[s
     kubectl(kubeconfig, "delete", "namespace", namespace, "--timeout=180s", check=False)
 
 
-def test_the_cpu_stack_answers_from_the_corpus_with_verified_citations(kubeconfig: Path, cpu_stack: str) -> None:
+def test_the_cpu_stack_answers_from_the_corpus_with_verified_citations(
+    kubeconfig: Path, cpu_stack: str, tmp_path: Path
+) -> None:
     pods = json.loads(kubectl(kubeconfig, "-n", cpu_stack, "get", "pods", "-o", "json"))["items"]
     images = {c["image"] for p in pods for c in p["spec"]["containers"]}
     assert any("fathom-stack/llamacpp" in image for image in images)
+    report = tmp_path / "report.md"
     with port_forward(kubeconfig, cpu_stack, "svc/cpu-orchestrator", 8900) as url:
-        response = httpx.post(
-            f"{url}/v1/research", params={"wait": "true"}, json={"question": QUESTION, "mode": "deepresearch"},
-            timeout=1500,
-        )  # fmt: skip
-    record = response.json()
-    assert response.status_code == 200 and record["status"] == "succeeded", record.get("error")
+        assert demo.ask(url, QUESTION, report) == 0  # `fathom research`, as the demo runs it
+        listed = httpx.get(f"{url}/v1/research", params={"limit": 1}, timeout=30).json()["items"][0]
+        record = httpx.get(f"{url}/v1/research/{listed['id']}", timeout=30).json()
+    assert record["status"] == "succeeded" and record["question"] == QUESTION, record.get("error")
+    assert report.read_text().strip() == record["report"].strip()
     calls = record["tool_calls"]
     assert calls and all(c["ok"] for c in calls), calls  # constrained decoding: every action well-formed and served
     corpus_host = f"http://cpu-corpus.{cpu_stack}.svc:8000/"

@@ -14,36 +14,51 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 ALLOWED_SCHEMES = ("http", "https")
-# Never reachable, whatever the allowlist says: the cloud metadata endpoints.
-ALWAYS_BLOCKED = (ipaddress.ip_network("169.254.169.254/32"), ipaddress.ip_network("fd00:ec2::254/128"))
+# Never reachable, whatever the allowlist says: the cloud metadata and host-agent endpoints. Link-local holds AWS,
+# GCP, Azure and OpenStack metadata (169.254.169.254) and the ECS task endpoint; the others are Oracle's
+# (192.0.0.192), Azure's WireServer (168.63.129.16, a public address) and Alibaba's (100.100.100.200, inside the
+# CGNAT range that allowPrivateNetworks opens).
+METADATA_NETWORKS = tuple(
+    ipaddress.ip_network(net)
+    for net in ("169.254.0.0/16", "192.0.0.192/32", "168.63.129.16/32", "100.100.100.200/32", "fe80::/10",
+                "fd00:ec2::254/128")
+)  # fmt: skip
+ALWAYS_BLOCKED = METADATA_NETWORKS
 
 
 class EgressRefused(Exception):
     """A URL or address the policy does not allow. The message says why, for the agent to read."""
 
 
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# IPv6 forms whose last 32 bits are an IPv4 address that decides: IPv4-mapped and the well-known NAT64 prefix.
+EMBEDDED_V4 = tuple(ipaddress.ip_network(net) for net in ("::ffff:0:0/96", "64:ff9b::/96"))
+# IPv6 ranges that are never public, whatever a library's table says or what they embed: IPv4-compatible
+# (deprecated; ::/96 also holds :: and ::1), SIIT, local-use NAT64 (RFC 8215), site-local (deprecated) and Teredo.
+NEVER_PUBLIC_V6 = tuple(
+    ipaddress.ip_network(net) for net in ("::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10", "2001::/32")
+)
 
 
 def _unmapped(address: IPAddress) -> IPAddress:
-    # ::ffff:127.0.0.1 must be judged as 127.0.0.1, and 6to4/NAT64 forms likewise hide IPv4 targets.
+    # ::ffff:127.0.0.1 must be judged as 127.0.0.1, and the other IPv4-carrying forms likewise.
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
+        if any(address in net for net in EMBEDDED_V4):
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if address.sixtofour is not None:
             return address.sixtofour
-        if address in NAT64:
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
 def is_globally_routable(address: IPAddress) -> bool:
     """True for public unicast addresses; False for loopback, private, link-local, CGNAT, multicast, reserved,
-    unspecified, documentation and every IPv4 address hidden inside IPv6."""
-    inner = _unmapped(address)
-    if inner is not address and not is_globally_routable(inner):
+    unspecified, documentation, site-local, local-use NAT64, Teredo, and every IPv4-carrying IPv6 form whose IPv4
+    address is not public (the IPv4 address decides)."""
+    if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in NEVER_PUBLIC_V6):
         return False
-    return address.is_global and not address.is_multicast and not inner.is_multicast
+    inner = _unmapped(address)
+    if inner is not address:
+        return is_globally_routable(inner)
+    return address.is_global and not address.is_multicast
 
 
 @dataclass(frozen=True)

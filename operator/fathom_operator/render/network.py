@@ -12,9 +12,14 @@ from fathom_operator.render import Manifest, corpus, meta
 from fathom_operator.render.meta import StackRef
 
 # Addresses the tool server must never reach on the open internet path: private, CGNAT, loopback, link-local
-# (169.254.169.254 is the cloud metadata service).
-BLOCKED_EGRESS_V4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"]
-BLOCKED_EGRESS_V6 = ["fc00::/7", "fe80::/10", "::1/128"]
+# (169.254.169.254 is the cloud metadata service), and the metadata endpoints elsewhere: Oracle's 192.0.0.192 and
+# Azure's WireServer 168.63.129.16 (a public address).
+METADATA_V4 = ["192.0.0.192/32", "168.63.129.16/32"]
+BLOCKED_EGRESS_V4 = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+                     *METADATA_V4]  # fmt: skip
+BLOCKED_EGRESS_V6 = ["fc00::/7", "fe80::/10", "fec0::/10", "::1/128"]
+# Alibaba's metadata endpoint sits inside the CGNAT range that allowPrivateNetworks opens.
+ALWAYS_EXCEPT = {"100.64.0.0/10": ["100.100.100.200/32"]}
 # What `egress.allowPrivateNetworks` opens: RFC 1918, CGNAT and unique-local IPv6. Link-local (cloud metadata)
 # and loopback stay refused whatever the spec says.
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
@@ -50,6 +55,13 @@ def toolserver_upstreams(stack: StackRef, spec: DeepResearchStackSpec) -> list[s
     if extractor is not None and extractor.engine == "external" and extractor.endpoint:
         urls.append(extractor.endpoint)
     return urls
+
+
+def _ip_block(cidr: str) -> dict[str, Any]:
+    block: dict[str, Any] = {"cidr": cidr}
+    if cidr in ALWAYS_EXCEPT:
+        block["except"] = ALWAYS_EXCEPT[cidr]
+    return {"ipBlock": block}
 
 
 def _peer(stack: StackRef, component: str) -> dict[str, Any]:
@@ -104,7 +116,7 @@ def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest
     if spec.tool_server.egress.allow_private_networks:
         allowed += [net for net in PRIVATE_NETWORKS if net not in allowed]
     if allowed:
-        egress.append({"to": [{"ipBlock": {"cidr": cidr}} for cidr in allowed]})
+        egress.append({"to": [_ip_block(cidr) for cidr in allowed]})
     policy["spec"]["policyTypes"] = ["Ingress", "Egress"]
     policy["spec"]["egress"] = egress
     return policy
