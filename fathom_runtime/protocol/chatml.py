@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 IM_START = "<|im_start|>"
@@ -11,10 +12,20 @@ THINK_CLOSE = "</think>"
 TOOL_RESPONSE_OPEN = "<tool_response>"
 TOOL_RESPONSE_CLOSE = "</tool_response>"
 
+# The protocol's special tokens (<|...|>, Qwen's im_start/im_end/endoftext and the rest) and its tags. In untrusted
+# text their `<` becomes `‹`: the text reads the same, but it can no longer open a turn or a tag.
+_SPECIAL = re.compile(r"<(\|[^|<>\s]{1,40}\|>|/?\s*(?:think|tool_call|tool_response)\s*>)", re.IGNORECASE)
+
+
+def neutralise(text: str) -> str:
+    """Untrusted text (a question, a search result, a page) made safe to put into a prompt. Pure."""
+    return _SPECIAL.sub(lambda match: "\u2039" + match.group(1), text)
+
 
 def first_prompt(system: str, question: str) -> str:
-    """System and user turns, with the assistant turn pre-opened by <think>."""
-    return f"{IM_START}system\n{system}{IM_END}\n{IM_START}user\n{question}{IM_END}\n{IM_START}assistant\n{THINK_OPEN}"
+    """System and user turns, with the assistant turn pre-opened by <think>; the question is neutralised."""
+    user = neutralise(question)
+    return f"{IM_START}system\n{system}{IM_END}\n{IM_START}user\n{user}{IM_END}\n{IM_START}assistant\n{THINK_OPEN}"
 
 
 def close_assistant_turn(generated: str) -> str:
@@ -27,9 +38,9 @@ def observation(*, result: str = "", error: str = "") -> str:
     non-empty, the whole stripped (docs/protocol.md)."""
     text = ""
     if result:
-        text += f"result: \n{result}\n"
+        text += f"result: \n{neutralise(result)}\n"
     if error:
-        text += f"error: \n{error}\n"
+        text += f"error: \n{neutralise(error)}\n"
     return text.strip()
 
 

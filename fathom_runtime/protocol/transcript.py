@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from fathom_runtime.protocol.chatml import neutralise
+
 # Applied in this order, all case-insensitive, as the reference's rewrite does.
 _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE | re.DOTALL), replacement)
@@ -44,6 +46,6 @@ def build_synthesis_user_message(question: str, readable: str, raw_calls: Sequen
     """The user turn of the synthesizer: question, readable trace, and the raw call bodies as a Python list repr
     (what the reference's formatting produces)."""
     return (
-        f"{PREAMBLE}\n\nQuestion:\n{question}\n\nTrace (model transcript):\n{readable}\n\n"
+        f"{PREAMBLE}\n\nQuestion:\n{neutralise(question)}\n\nTrace (model transcript):\n{readable}\n\n"
         f"Tool Calls (as-recorded):\n{list(raw_calls)!r}\n\n{END_MARKER}"
     )

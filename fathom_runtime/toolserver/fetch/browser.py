@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from fathom_runtime.toolserver.fetch import text as textlib
 from fathom_runtime.toolserver.fetch.base import Page
 from fathom_runtime.toolserver.fetch.http import FetchError
 from fathom_runtime.toolserver.guard.resolve import Resolver, resolve_checked
@@ -152,7 +153,9 @@ class BrowserFetcher:
             raise FetchError(f"browser failed on {url}: {type(exc).__name__}: {exc}"[:300]) from exc
         if not result.success:
             raise FetchError(f"browser could not load {url}: {(result.error_message or '')[:200]}")
-        markdown = getattr(result.markdown, "raw_markdown", None) or str(result.markdown or "")
+        # The rendered DOM goes through the same extraction as fetched pages: hidden text is dropped there too.
+        rendered = await asyncio.to_thread(textlib.html_to_text, result.html or "", max_chars=self._max_chars + 1)
+        markdown = rendered or getattr(result.markdown, "raw_markdown", None) or str(result.markdown or "")
         if not markdown.strip():
             raise FetchError(f"browser found no text at {url}")
         title = str((result.metadata or {}).get("title") or "")

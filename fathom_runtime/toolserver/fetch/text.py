@@ -10,6 +10,8 @@ import charset_normalizer
 import lxml.html
 import trafilatura
 
+from fathom_runtime.toolserver.fetch import hidden
+
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _BLANKS = re.compile(r"\n{3,}")
 
@@ -51,7 +53,9 @@ def _plain_text(html: str) -> str:
 
 
 def html_to_text(html: str, *, max_chars: int) -> str:
-    """Main content as Markdown via trafilatura; the whole visible text when trafilatura finds nothing."""
+    """Main content as Markdown via trafilatura; the whole visible text when trafilatura finds nothing. Text hidden
+    from readers is removed first (hidden.py)."""
+    html = hidden.strip_hidden(html)
     text = (
         trafilatura.extract(html, output_format="markdown", include_links=False, include_tables=True, favor_recall=True)
         or ""
