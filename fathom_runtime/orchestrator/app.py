@@ -79,6 +79,14 @@ def create_app(settings: OrchestratorSettings) -> FastAPI:
     app = FastAPI(title="Fathom research API", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
 
+    async def on_store_error(_: Request, exc: store.StoreError) -> Response:
+        logger.error("store unavailable: %s", exc)
+        response = error_response(503, "store_unavailable", "the database is unavailable or busy; try again")
+        response.headers["Retry-After"] = "5"
+        return response
+
+    app.add_exception_handler(store.StoreError, on_store_error)  # type: ignore[arg-type]  # Starlette's handler type is loose
+
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")

@@ -33,14 +33,15 @@ def close_assistant_turn(generated: str) -> str:
     return f"{generated}{IM_END}"
 
 
-def observation(*, result: str = "", error: str = "") -> str:
+def observation(*, result: str = "", error: str = "", error_is_ours: bool = False) -> str:
     """A tool's reply as the ReCall executor client formats it: a `result: ` and an `error: ` section, each only when
     non-empty, the whole stripped (docs/protocol.md)."""
     text = ""
     if result:
         text += f"result: \n{neutralise(result)}\n"
     if error:
-        text += f"error: \n{neutralise(error)}\n"
+        # Our own messages may show the call form, tags included; a tool server's pass on text it did not write.
+        text += f"error: \n{error if error_is_ours else neutralise(error)}\n"
     return text.strip()
 
 

@@ -29,11 +29,14 @@ class ToolOutcome:
     seconds: float = 0.0
     source: str = ""
     urls: list[str] = field(default_factory=list)  # URLs the agent saw through this call
+    ours: bool = False  # an error the orchestrator wrote itself (a refused call, a timeout), not a tool server
 
     @property
     def observation(self) -> str:
         """What goes into the call's <tool_response> block."""
-        return chatml.observation(result=self.text) if self.ok else chatml.observation(error=self.text)
+        if self.ok:
+            return chatml.observation(result=self.text)
+        return chatml.observation(error=self.text, error_is_ours=self.ours)
 
 
 def _error_message(response: httpx.Response) -> str | None:
@@ -103,7 +106,7 @@ class ToolPool:
 
         async def one(call: ToolCall | ToolCallError) -> ToolOutcome:
             if isinstance(call, ToolCallError):
-                return ToolOutcome(call.raw, "", {}, False, call.message)
+                return ToolOutcome(call.raw, "", {}, False, call.message, ours=True)
             async with gate:
                 try:
                     async with asyncio.timeout(self._timeout):
@@ -116,6 +119,7 @@ class ToolPool:
                         False,
                         f"{call.name} timed out after {self._timeout:g}s",
                         self._timeout,
+                        ours=True,
                     )
 
         async with asyncio.TaskGroup() as group:

@@ -72,6 +72,11 @@ class LocalRun:
     state: AgentState = field(default_factory=AgentState)
     seq: int = 0
     task: asyncio.Task[None] | None = None
+    # A task cancelled before it first runs never runs its own cleanup, and one cancelled while it writes its end
+    # could leave it half written: cancel() asks instead of cancelling in those two moments.
+    started: bool = False
+    finishing: bool = False
+    cancel_requested: bool = False
 
 
 class RunManager:
@@ -128,8 +133,10 @@ class RunManager:
                     f"{record['status']}; its partial trace is kept",
                 },
             )
-            await store.save_run(engine=self.engine, record=record)
+            self.journal.save_record(record)
             logger.warning("marked orphaned run %s failed", record["id"], extra={"research_id": record["id"]})
+        if orphans:
+            await asyncio.shield(self.journal.flush())
         return len(orphans)
 
     @property
@@ -140,7 +147,7 @@ class RunManager:
         while True:
             await asyncio.sleep(self.settings.heartbeat_seconds)
             try:
-                await store.heartbeat(engine=self.engine, run_ids=list(self._runs))
+                self.journal.touch(list(self._runs))
                 await self.recover(older_than=time.time() - self.orphan_after)
             except store.StoreError as exc:
                 logger.error("heartbeat failed: %s", exc)
@@ -176,7 +183,7 @@ class RunManager:
             max_turns or self.settings.max_turns,
             min(deadline_seconds or self.settings.default_deadline_seconds, self.settings.max_deadline_seconds),
         )
-        await store.insert_run(engine=self.engine, record=record)
+        await self.journal.insert_run(record)
         run = LocalRun(record)
         self._runs[record["id"]] = run
         self._waiting += 1
@@ -188,7 +195,10 @@ class RunManager:
         """Cancels a local run (idempotent); returns the record as it now stands, None if unknown."""
         run = self._runs.get(run_id)
         if run is not None and run.task is not None and not run.task.done():
-            run.task.cancel()
+            if run.started and not run.finishing:
+                run.task.cancel()
+            else:
+                run.cancel_requested = True
             await asyncio.gather(run.task, return_exceptions=True)
         record = await store.get_run(engine=self.engine, run_id=run_id)
         if record is not None and record["status"] in store.ACTIVE and run is None:
@@ -197,7 +207,8 @@ class RunManager:
                 finished_at=_now_iso(),
                 error={"code": "cancelled", "message": "cancelled by request"},
             )
-            await store.save_run(engine=self.engine, record=record)
+            self.journal.save_record(record)
+            await asyncio.shield(self.journal.flush())
         return record
 
     async def wait(self, run_id: str, timeout: float) -> dict[str, Any] | None:
@@ -227,7 +238,10 @@ class RunManager:
         record = run.record
         started = time.monotonic()
         admitted = False
+        run.started = True
         try:
+            if run.cancel_requested:
+                raise asyncio.CancelledError
             async with self._slots:
                 admitted = True
                 self._waiting -= 1
@@ -264,6 +278,7 @@ class RunManager:
             await self._finish(run, time.monotonic() - started)
 
     async def _finish(self, run: LocalRun, seconds: float) -> None:
+        run.finishing = True
         record = run.record
         self._snapshot(run)
         record["finished_at"] = _now_iso()
@@ -272,7 +287,8 @@ class RunManager:
         )
         self.journal.save_record(record)
         try:
-            await self.journal.flush()
+            # Shielded: a cancelled caller must not interrupt a transaction (and the journal retries on its own).
+            await asyncio.shield(self.journal.flush())
         except store.StoreError as exc:
             logger.error("could not store the end of run %s: %s", record["id"], exc)
         self.metrics.runs.labels(record["mode"], record["status"]).inc()

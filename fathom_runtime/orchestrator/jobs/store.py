@@ -4,7 +4,6 @@ PostgreSQL by DSN. SQLAlchemy errors are translated to StoreError here."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,9 +22,21 @@ class StoreError(Exception):
     """The database failed."""
 
 
+# Every wait is bounded: a connection from the pool, SQLite's write lock. A store that cannot keep up answers
+# "unavailable" in seconds instead of piling up requests.
+POOL_TIMEOUT_SECONDS = 10
+SQLITE_BUSY_SECONDS = 5
+
+
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_SECONDS},  # sqlite3's busy timeout
+            pool_size=8,
+            max_overflow=8,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(connection: Any, _: Any) -> None:
@@ -35,7 +46,9 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=20, pool_timeout=POOL_TIMEOUT_SECONDS, pool_pre_ping=True
+    )
 
 
 @asynccontextmanager
@@ -65,36 +78,6 @@ async def migrate(*, engine: AsyncEngine) -> int:
     return SCHEMA_VERSION
 
 
-async def insert_run(*, engine: AsyncEngine, record: dict[str, Any]) -> None:
-    async with transaction(engine) as connection:
-        await connection.execute(
-            insert(runs).values(
-                id=record["id"],
-                status=record["status"],
-                mode=record["mode"],
-                created_at=record["created_ts"],
-                heartbeat_at=time.time(),
-                record=json.dumps(record),
-            )
-        )
-
-
-async def save_run(*, engine: AsyncEngine, record: dict[str, Any]) -> None:
-    async with transaction(engine) as connection:
-        await connection.execute(
-            update(runs)
-            .where(runs.c.id == record["id"])
-            .values(status=record["status"], heartbeat_at=time.time(), record=json.dumps(record))
-        )
-
-
-async def heartbeat(*, engine: AsyncEngine, run_ids: list[str]) -> None:
-    if not run_ids:
-        return
-    async with transaction(engine) as connection:
-        await connection.execute(update(runs).where(runs.c.id.in_(run_ids)).values(heartbeat_at=time.time()))
-
-
 async def get_run(*, engine: AsyncEngine, run_id: str) -> dict[str, Any] | None:
     async with transaction(engine) as connection:
         row = (await connection.execute(select(runs.c.record).where(runs.c.id == run_id))).first()
@@ -115,13 +98,6 @@ async def list_runs(
     return [json.loads(row[0]) for row in rows]
 
 
-async def append_event(*, engine: AsyncEngine, run_id: str, seq: int, type_: str, data: dict[str, Any]) -> None:
-    async with transaction(engine) as connection:
-        await connection.execute(
-            insert(events).values(run_id=run_id, seq=seq, type=type_, data=json.dumps(data), created_at=time.time())
-        )
-
-
 async def events_after(*, engine: AsyncEngine, run_id: str, after: int, limit: int = 500) -> list[dict[str, Any]]:
     query = (
         select(events.c.seq, events.c.type, events.c.data)
@@ -132,16 +108,6 @@ async def events_after(*, engine: AsyncEngine, run_id: str, after: int, limit: i
     async with transaction(engine) as connection:
         rows = (await connection.execute(query)).all()
     return [{"seq": seq, "type": type_, "data": json.loads(data)} for seq, type_, data in rows]
-
-
-async def last_event_seq(*, engine: AsyncEngine, run_id: str) -> int:
-    async with transaction(engine) as connection:
-        rows = (
-            await connection.execute(
-                select(events.c.seq).where(events.c.run_id == run_id).order_by(events.c.seq.desc()).limit(1)
-            )
-        ).all()
-    return int(rows[0][0]) if rows else 0
 
 
 async def stale_runs(*, engine: AsyncEngine, older_than: float) -> list[dict[str, Any]]:

@@ -15,9 +15,17 @@ from fathom_runtime.orchestrator.jobs.store import StoreError, transaction
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+# Liveness fails once the store has refused writes this long: a restart is the remedy a kubelet can apply.
+WRITE_STALL_SECONDS = 60
+
+
+@router.get("/healthz", response_model=None)
+async def healthz(request: Request) -> JSONResponse:
+    stalled = request.app.state.runs.journal.write_stalled_for()
+    if stalled > WRITE_STALL_SECONDS:
+        body = {"status": "unhealthy", "reason": f"the database has refused writes for {stalled:.0f}s"}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 async def _probe(client: httpx.AsyncClient, url: str) -> str:

@@ -190,3 +190,9 @@ def test_a_forged_token_in_the_question_or_a_tool_result_is_neutralised(token: s
 
 def test_plain_angle_brackets_are_left_alone() -> None:
     assert chatml.neutralise("a < b and <b>bold</b> and x<y>z") == "a < b and <b>bold</b> and x<y>z"
+
+
+def test_our_own_error_messages_may_show_the_call_form() -> None:
+    form = '<tool_call>{"name": ..., "arguments": {...}}</tool_call>'
+    assert chatml.observation(error=form, error_is_ours=True) == f"error: \n{form}"
+    assert "<tool_call>" not in chatml.observation(error=form)  # a tool server's message is untrusted
