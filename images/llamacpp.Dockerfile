@@ -18,7 +18,11 @@ COPY images/fetch_model.py /tmp/fetch_model.py
 RUN python3 /tmp/fetch_model.py qwen2.5-coder-1.5b /opt/models
 
 FROM python:3.11-slim
-RUN useradd --uid 1000 --user-group --no-create-home fathom
+# llama.cpp's CPU backend runs its threads with OpenMP.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --uid 1000 --user-group --no-create-home fathom
 COPY --from=build /deps /deps
 RUN pip install --no-cache-dir --no-index --find-links /deps /deps/*.whl && rm -rf /deps
 COPY --from=model /opt/models /opt/models

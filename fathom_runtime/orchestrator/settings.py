@@ -38,6 +38,11 @@ class OrchestratorSettings(BaseSettings):
     max_turn_tokens: int | None = Field(
         default=None, ge=64, description="New tokens per search turn (default: what the context has left)."
     )
+    constrained_citations: bool = Field(
+        default=False,
+        description="Write the report in two phases: the plan freely, then the report under a grammar that lets it "
+        "cite only URLs the agent saw (for small models that invent URLs).",
+    )
     constrained_actions: bool = Field(
         default=False,
         description="Decode each turn in two phases: free text until </think>, then only well-formed tool calls "

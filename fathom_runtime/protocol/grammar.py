@@ -1,8 +1,11 @@
-"""The grammar of a well-formed action, for protocol-constrained decoding: what the search model may write after its
-`</think>`: one to three `<tool_call>` blocks for the declared tools, or an answer with `\\boxed{…}`. GBNF, which
-llama.cpp's server takes as `grammar` and SGLang (xgrammar) as `ebnf`. Derived from protocol/tools.py. Pure."""
+"""Grammars for protocol-constrained decoding, in GBNF (llama.cpp's server takes it as `grammar`, SGLang's xgrammar as
+`ebnf`): what the search model may write after its `</think>` (one to three `<tool_call>` blocks for the declared
+tools, derived from protocol/tools.py, or an answer with `\\boxed{…}`), and a report whose citations can only be
+URLs the agent saw. Pure."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from fathom_runtime.protocol.tools import AGENT_TOOLS, Tool
 
@@ -52,3 +55,12 @@ def build_action_grammar(tools: tuple[Tool, ...] = AGENT_TOOLS, *, allow_answer:
     used = [name for name in _PRIMITIVES if f" {name}" in body or (name == "answer" and allow_answer)]
     primitives = [f"{name} ::= {_PRIMITIVES[name]}" for name in used]
     return "\n".join([*lines, *primitives]) + "\n"
+
+
+def build_citation_grammar(urls: Sequence[str]) -> str | None:
+    """GBNF for a report whose every `[` opens a citation of one of `urls` (the pages the agent saw), so that no
+    invented URL can be cited; None without URLs."""
+    if not urls:
+        return None
+    choices = " | ".join(_literal(url) for url in dict.fromkeys(urls))
+    return f'root ::= ( [^[] | citation )+\ncitation ::= "[" ( {choices} ) "]"\n'

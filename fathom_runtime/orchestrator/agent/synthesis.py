@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fathom_runtime.llm.client import ModelClient, Sampling
 from fathom_runtime.protocol import chatml, transcript
+from fathom_runtime.protocol.grammar import build_citation_grammar
 
 CHARS_PER_TOKEN = 3
 _THINK_OPEN = re.compile(r"<think\s*>", re.IGNORECASE)
@@ -58,12 +59,24 @@ async def synthesize(
     max_new_tokens: int,
     temperature: float,
     repetition_penalty: float,
+    cite_only: Sequence[str] | None = None,
 ) -> Synthesis:
+    """The plan and the report. With `cite_only` (constrained citations), the plan is written freely until
+    `</think>` and the report under a grammar that lets it cite only those URLs."""
     budget_chars = (context_tokens - max_new_tokens - 1000) * CHARS_PER_TOKEN - len(system_prompt)
     prompt = chatml.synthesis_prompt(
         system_prompt, build_user_prompt(question, trace, raw_calls, budget_chars=budget_chars)
     )
     sampling = Sampling(max_new_tokens=max_new_tokens, temperature=temperature, repetition_penalty=repetition_penalty)
-    completion = await model.complete(prompt, sampling)
-    plan, report = split_plan(completion.text)
-    return Synthesis(plan, report, completion.prompt_tokens, completion.completion_tokens)
+    grammar = build_citation_grammar(cite_only) if cite_only is not None else None
+    if grammar is None:
+        completion = await model.complete(prompt, sampling)
+        plan, report = split_plan(completion.text)
+        return Synthesis(plan, report, completion.prompt_tokens, completion.completion_tokens)
+    thought = await model.complete(prompt, replace(sampling, stop=(chatml.THINK_CLOSE,)))
+    head = thought.text.split(chatml.THINK_CLOSE, 1)[0] + chatml.THINK_CLOSE
+    remaining = max(256, max_new_tokens - thought.completion_tokens)
+    written = await model.complete(prompt + head, replace(sampling, grammar=grammar, max_new_tokens=remaining))
+    plan, report = split_plan(head + written.text)
+    tokens = (thought.prompt_tokens + written.prompt_tokens, thought.completion_tokens + written.completion_tokens)
+    return Synthesis(plan, report, *tokens)

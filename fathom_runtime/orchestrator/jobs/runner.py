@@ -348,6 +348,7 @@ class RunManager:
             max_new_tokens=s.synthesis_max_new_tokens,
             temperature=s.synthesis_temperature,
             repetition_penalty=s.repetition_penalty,
+            cite_only=state.urls_seen if s.constrained_citations else None,
         )
         self.metrics.model_latency.labels("synthesizer").observe(time.perf_counter() - started)
         self.metrics.tokens.labels("synthesizer", "prompt").inc(result.prompt_tokens)

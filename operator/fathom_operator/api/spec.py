@@ -493,6 +493,11 @@ class OrchestratorSpec(PlacementSpec):
     max_turn_tokens: int | None = Field(
         default=None, ge=64, description="New tokens per search turn; empty: whatever the context has left."
     )
+    constrained_citations: bool = Field(
+        default=False,
+        description="Write the report's plan freely, then the report under a grammar that lets it cite only URLs the "
+        "agent saw (for small models that invent URLs).",
+    )
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Research record storage.")
     prompts: PromptsSpec = Field(default_factory=PromptsSpec, description="Prompt overrides.")
     resources: ResourceRequirements = Field(default_factory=ResourceRequirements, description="CPU and memory.")

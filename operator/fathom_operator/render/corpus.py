@@ -50,7 +50,8 @@ def render_corpus(stack: StackRef, corpus: CorpusSpec | None) -> CorpusMount:
         copy = {
             "name": "corpus",
             "image": str(corpus.image),
-            "command": ["cp", "-R", corpus.path.rstrip("/") or "/", f"{MOUNT}/"],
+            # -L: corpora are often symlinks (Debian's python3.11-doc/html is one); copy what they point to.
+            "command": ["cp", "-R", "-L", corpus.path.rstrip("/") or "/", f"{MOUNT}/"],
             "volumeMounts": [{"name": "corpus", "mountPath": MOUNT}],
             "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
             "securityContext": pods.container_security_context(),

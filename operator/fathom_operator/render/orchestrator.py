@@ -42,6 +42,8 @@ def build_env(stack: StackRef, spec: DeepResearchStackSpec) -> list[dict[str, An
             env.append(pods.env_value(variable, "completions"))
     if orch.constrained_actions:
         env.append(pods.env_value(c.ENV_CONSTRAINED_ACTIONS, "true"))
+    if orch.constrained_citations:
+        env.append(pods.env_value(c.ENV_CONSTRAINED_CITATIONS, "true"))
     if orch.max_turn_tokens:
         env.append(pods.env_value(c.ENV_MAX_TURN_TOKENS, orch.max_turn_tokens))
     if orch.prompts.config_map_name:

@@ -9,7 +9,7 @@ import pytest
 
 from fathom_runtime.llm.client import Completion, Sampling
 from fathom_runtime.orchestrator.agent.loop import ACTION_GRAMMAR, generate_turn
-from fathom_runtime.protocol.grammar import build_action_grammar
+from fathom_runtime.protocol.grammar import build_action_grammar, build_citation_grammar
 from fathom_runtime.protocol.toolcalls import ToolCall, parse_tool_calls
 
 
@@ -61,3 +61,28 @@ def test_the_grammar_parses_in_llama_cpp() -> None:
     llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make smoke-deps)")
     for allow_answer in (True, False):
         assert llama_cpp.LlamaGrammar.from_string(build_action_grammar(allow_answer=allow_answer), verbose=False)
+    citations = build_citation_grammar(["http://a.example/x", 'http://b.example/"q"'])
+    assert citations is not None and llama_cpp.LlamaGrammar.from_string(citations, verbose=False)
+
+
+async def test_a_constrained_report_is_planned_freely_then_cites_only_seen_urls() -> None:
+    from fathom_runtime.orchestrator.agent.synthesis import synthesize
+
+    seen = ["http://docs.example:8000/a.html", 'http://docs.example:8000/q?x="1"']
+    model = FakeModel(["<think>S1: a", "# Executive Summary\n- A. [http://docs.example:8000/a.html]"])
+    result = await synthesize(
+        "Q?", "trace", [], model=model, system_prompt="SYS", context_tokens=8192, max_new_tokens=2048,  # type: ignore[arg-type]
+        temperature=0.4, repetition_penalty=1.05, cite_only=seen,
+    )  # fmt: skip
+    (_, plan_sampling), (report_prompt, report_sampling) = model.calls
+    assert plan_sampling.stop == ("</think>",) and plan_sampling.grammar is None
+    assert report_prompt.endswith("<|im_start|>assistant\n<think>S1: a</think>")
+    assert report_sampling.grammar == build_citation_grammar(seen)
+    assert '"[" ( "http://docs.example:8000/a.html" | "http://docs.example:8000/q?x=\\"1\\"" ) "]"' in (
+        report_sampling.grammar or ""
+    )
+    assert (result.plan, result.report) == ("S1: a", "# Executive Summary\n- A. [http://docs.example:8000/a.html]")
+
+
+def test_no_seen_urls_means_no_citation_grammar() -> None:
+    assert build_citation_grammar([]) is None

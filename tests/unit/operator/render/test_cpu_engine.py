@@ -59,7 +59,7 @@ def test_a_served_corpus_gets_its_site_and_the_tool_server_reads_and_reaches_it(
     assert config["FATHOM_LOCAL_CORPUS_BASE_URL"] == "http://cpu-corpus.lab.svc:8000"
     assert "cpu-corpus.lab.svc" in config["FATHOM_EGRESS_ALLOW"].split(",")
     tools = objects[("Deployment", "cpu-tools")]["spec"]["template"]["spec"]
-    assert tools["initContainers"][0]["command"] == ["cp", "-R", "/srv/html", "/corpus/"]
+    assert tools["initContainers"][0]["command"] == ["cp", "-R", "-L", "/srv/html", "/corpus/"]
     egress = objects[("NetworkPolicy", "cpu-tools")]["spec"]["egress"]
     assert {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "lab"}}}],
             "ports": [{"protocol": "TCP", "port": 8000}]} in egress  # fmt: skip
