@@ -14,12 +14,34 @@ def _pidfile(rundir: Path, name: str) -> Path:
     return rundir / f"{name}.pid"
 
 
-def alive(rundir: Path, name: str) -> bool:
+# Processes started by this Python process: held so they are reaped when stopped (and no Popen is collected while its
+# child runs, which Python reports as a ResourceWarning).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot, or None when no such process runs (or only its zombie)."""
     try:
-        os.kill(int(_pidfile(rundir, name).read_text()), 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError):
-        return False
-    return True
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the name before ")" may hold spaces
+    return None if fields[0] == "Z" else fields[19]  # state, then field 22: starttime
+
+
+def _recorded(rundir: Path, name: str) -> tuple[int, str] | None:
+    try:
+        pid, started = _pidfile(rundir, name).read_text().split()
+        return int(pid), started
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def alive(rundir: Path, name: str) -> bool:
+    """Whether the process we started still runs. The start time is compared too: after a reboot, or in another
+    PID namespace sharing this cache, a stale pid file may name an unrelated live process."""
+    recorded = _recorded(rundir, name)
+    return recorded is not None and _start_time(recorded[0]) == recorded[1]
 
 
 def start(rundir: Path, name: str, *command: str | Path, netns: str | None = None) -> None:
@@ -38,18 +60,19 @@ def start(rundir: Path, name: str, *command: str | Path, netns: str | None = Non
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    _pidfile(rundir, name).write_text(str(process.pid))
+    _children[process.pid] = process
+    _pidfile(rundir, name).write_text(f"{process.pid} {_start_time(process.pid)}")
 
 
 def stop(rundir: Path, name: str, timeout: float = 15.0) -> None:
-    if not alive(rundir, name):
-        _pidfile(rundir, name).unlink(missing_ok=True)
-        return
-    pid = int(_pidfile(rundir, name).read_text())
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and alive(rundir, name):
-        time.sleep(0.1)
-    if alive(rundir, name):
-        os.kill(pid, signal.SIGKILL)
+    recorded = _recorded(rundir, name)
+    if recorded and alive(rundir, name):
+        os.kill(recorded[0], signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and alive(rundir, name):
+            time.sleep(0.1)
+        if alive(rundir, name):
+            os.kill(recorded[0], signal.SIGKILL)
+    if recorded and recorded[0] in _children:
+        _children.pop(recorded[0]).wait()
     _pidfile(rundir, name).unlink(missing_ok=True)

@@ -41,7 +41,9 @@ def placed_stack(path: Path = EXAMPLE, namespace: str = NAMESPACE) -> dict[str, 
 
 
 def install_operator(kubeconfig: Path, namespace: str, release: str = RELEASE) -> None:
-    """The chart as a user installs it, watching `namespace`, the operator pod on the real node."""
+    """The chart as a user installs it, watching `namespace`, the operator pod on the real node. Helm installs CRDs
+    but never upgrades them, so they are applied first, as docs/operator.md tells users to."""
+    kubectl(kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
     values = Path(f"/tmp/fathom-{release}-{namespace}-values.json")
     values.write_text(json.dumps({"watchNamespaces": [namespace], **node.POD_PLACEMENT}))
     run(bin_dir() / "helm", "--kubeconfig", kubeconfig, "upgrade", "--install", release, REPO / "charts/fathom",

@@ -9,8 +9,10 @@ removes the namespace, the host's rules and routes, and the node's cgroups."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import tarfile
 import time
@@ -278,13 +280,33 @@ def _ensure_node_images(bins: Path) -> None:
         import_archive(archive)
 
 
-def _node_ready(admin: Path) -> bool:
+def _ready_condition(admin: Path) -> dict[str, str] | None:
     out = kubectl(admin, "get", "node", NODE_NAME, "-o", "json", check=False)
     try:
         conditions = json.loads(out)["status"]["conditions"]
     except (ValueError, KeyError):
-        return False
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        return None
+    return next((c for c in conditions if c["type"] == "Ready"), None)
+
+
+def _node_ready(admin: Path) -> bool:
+    condition = _ready_condition(admin)
+    return condition is not None and condition["status"] == "True"
+
+
+def _why_not_ready(admin: Path) -> str:
+    """What a failed start reports: the node's own reason, which daemons died, and the kubelet's last words."""
+    condition = _ready_condition(admin)
+    lines = [f"node condition: {condition.get('message', '') if condition else 'the node never registered'}"]
+    dead = [name for name in DAEMONS if name != "kube-router" and not daemons.alive(state_dir(), name)]
+    if dead:
+        lines.append(f"not running: {', '.join(dead)}")
+    for name in ("containerd", "kubelet"):
+        log_file = state_dir() / "logs" / f"{name}.log"
+        if log_file.exists():
+            tail = log_file.read_text(errors="replace").splitlines()[-15:]
+            lines += [f"last lines of {log_file}:", *tail]
+    return "\n".join(lines)
 
 
 def rbac_and_dns_manifests() -> list[dict[str, object]]:
@@ -395,6 +417,9 @@ def up(*, cluster: str, admin: Path, pki_dir: Path, server: str, bins: Path) -> 
             f"the real node already belongs to cluster {current!r}: stop it first "
             f"(python -m localcluster down --name {current}), or use that cluster (KUBECONFIG)"
         )
+    if current is None and state_dir().exists():
+        log("the real node did not stop cleanly last time (killed, or a reboot): clearing what it left")
+        down()
     started = time.monotonic()
     network.up()
     problems = network.guard_problems()
@@ -410,13 +435,18 @@ def up(*, cluster: str, admin: Path, pki_dir: Path, server: str, bins: Path) -> 
     for controller in Path("/sys/fs/cgroup").iterdir():  # the kubelet wants its cgroup root in every hierarchy
         if controller.is_dir() and controller.name != "unified":
             (controller / CGROUP_ROOT.strip("/")).mkdir(exist_ok=True)
+    if not daemons.alive(state_dir(), "kubelet"):  # a fresh kubelet registers afresh: no stale Ready status counts
+        kubectl(admin, "delete", "node", NODE_NAME, "--ignore-not-found", "--wait=false")
     _start("kubelet", bins / "kubelet", "--config", state / "kubelet.yaml", "--kubeconfig", paths["kubelet"],
            "--root-dir", state / "kubelet", "--cert-dir", state / "kubelet/pki", "--node-ip", network.NODE_IP,
            "--hostname-override", NODE_NAME, "--node-labels", f"{NODE_LABEL}=true", "--v=1")  # fmt: skip
     _start("kube-proxy", bins / "kube-proxy", "--config", state / "kube-proxy.yaml")
     kubectl(admin, "apply", "--server-side", "--force-conflicts", "-f", "-",
             stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": rbac_and_dns_manifests()}))  # fmt: skip
-    wait_for(lambda: _node_ready(admin), f"node {NODE_NAME} to be Ready", timeout=120)
+    try:
+        wait_for(lambda: _node_ready(admin), f"node {NODE_NAME} to be Ready", timeout=120)
+    except TimeoutError as error:
+        raise TimeoutError(f"{error}\n{_why_not_ready(admin)}") from None
     # kube-router looks its node up at start, so it comes once the kubelet has registered it.
     _start("kube-router", bins / "kube-router", "--kubeconfig", paths["kube-router"], "--run-firewall=true",
            "--run-router=false", "--run-service-proxy=false", "--enable-cni=false", "--enable-ipv6=false",
@@ -439,6 +469,32 @@ def _kill_pods() -> None:
     for line in _ctr("containers", "ls", "-q", check=False).stdout.splitlines():
         _ctr("tasks", "delete", "--force", line.strip(), check=False)
         _ctr("containers", "delete", line.strip(), check=False)
+
+
+def _pids_in_cgroups() -> set[int]:
+    pids: set[int] = set()
+    for procs in Path("/sys/fs/cgroup").glob(f"*/{CGROUP_ROOT.strip('/')}/**/cgroup.procs"):
+        pids.update(int(pid) for pid in procs.read_text().split())
+    return pids
+
+
+def _kill_leftovers() -> None:
+    """What outlived a containerd that was killed rather than stopped: its shims (found by our socket in their command
+    line) and every process left in the kubelet's cgroups."""
+    marker = str(socket()).encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"containerd-shim" in (cmdline := (proc / "cmdline").read_bytes()):
+                if marker in cmdline:
+                    os.kill(int(proc.name), signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    for pid in _pids_in_cgroups():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _pids_in_cgroups():
+        time.sleep(0.1)
 
 
 def _unmount_under(*roots: Path) -> None:
@@ -473,6 +529,7 @@ def down() -> None:
         _stop(name)
     _kill_pods()
     _stop("containerd")
+    _kill_leftovers()
     _unmount_under(state_dir(), Path("/run/fathom-node"), containerd_root())
     _remove_cgroups()
     network.down()

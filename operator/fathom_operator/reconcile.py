@@ -14,7 +14,7 @@ import pydantic
 
 from fathom_operator import constants as c
 from fathom_operator import metrics
-from fathom_operator.api.spec import DeepResearchStackSpec
+from fathom_operator.api.spec import NAME_RULE, DeepResearchStackSpec
 from fathom_operator.api.status import ConditionType, StackStatus
 from fathom_operator.config import OperatorConfig
 from fathom_operator.errors import SpecError
@@ -89,6 +89,7 @@ class Reconciler:
     clock: Callable[[], str] = utc_now
     applied: apply.AppliedCache = field(default_factory=apply.AppliedCache)
     discovery: observe.MonitoringDiscovery = field(init=False)
+    probes: observe.EndpointProbes = field(init=False)
     _locks: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
     _refreshing: set[tuple[str, str]] = field(default_factory=set)
@@ -96,6 +97,8 @@ class Reconciler:
 
     def __post_init__(self) -> None:
         self.discovery = observe.MonitoringDiscovery(self.config.monitoring_discovery_ttl_seconds)
+        # Slightly under the resync period, so that each periodic pass probes afresh.
+        self.probes = observe.EndpointProbes(self.config.status_resync_seconds * 0.9)
 
     def _lock(self, namespace: str, name: str) -> threading.Lock:
         with self._locks_guard:
@@ -121,6 +124,8 @@ class Reconciler:
                 return Transition()
             stack = stack_ref(body)
             try:
+                if not NAME_RULE.check(stack.name):  # admission refuses these; a CRD from before did not
+                    raise SpecError(f"metadata.name: {NAME_RULE.message}")
                 spec = parse_spec(body.get("spec") or {})
             except SpecError as exc:
                 self._write_failed(body, str(exc))
@@ -184,7 +189,7 @@ class Reconciler:
 
     def _update_status(self, body: JSON, stack: StackRef, spec: DeepResearchStackSpec, monitoring: bool) -> Transition:
         previous = StackStatus.model_validate(body.get("status") or {})
-        observation = observe.observe(self.kube, stack, spec, monitoring)
+        observation = observe.observe(self.kube, stack, spec, monitoring, self.probes)
         new = aggregate.aggregate(
             stack,
             spec,

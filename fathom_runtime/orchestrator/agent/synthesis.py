@@ -73,7 +73,9 @@ async def synthesize(
         completion = await model.complete(prompt, sampling)
         plan, report = split_plan(completion.text)
         return Synthesis(plan, report, completion.prompt_tokens, completion.completion_tokens)
-    thought = await model.complete(prompt, replace(sampling, stop=(chatml.THINK_CLOSE,)))
+    # The plan gets at most half the budget, so a model that never closes its plan still writes a report.
+    plan_sampling = replace(sampling, stop=(chatml.THINK_CLOSE,), max_new_tokens=max(128, max_new_tokens // 2))
+    thought = await model.complete(prompt, plan_sampling)
     head = thought.text.split(chatml.THINK_CLOSE, 1)[0] + chatml.THINK_CLOSE
     remaining = max(256, max_new_tokens - thought.completion_tokens)
     written = await model.complete(prompt + head, replace(sampling, grammar=grammar, max_new_tokens=remaining))

@@ -15,7 +15,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import core_schema
 
 from fathom_operator import constants
-from fathom_operator.api.spec import DeepResearchStackSpec
+from fathom_operator.api.spec import NAME_RULE, DeepResearchStackSpec
 from fathom_operator.api.status import StackStatus
 
 Schema = dict[str, Any]
@@ -100,6 +100,7 @@ def build_crd() -> dict[str, Any]:
         "type": "object",
         "description": "A Fathom DeepResearch stack: model servers, tool server and research API.",
         "required": ["spec"],
+        "x-kubernetes-validations": [NAME_RULE.to_validation()],
         "properties": {
             "apiVersion": {"type": "string"},
             "kind": {"type": "string"},

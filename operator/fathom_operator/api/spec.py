@@ -3,7 +3,10 @@ every field. The CRD schema is generated from these (api/crd.py). Pure: imports 
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
@@ -102,6 +105,39 @@ class RopeScaling(SpecModel):
     )
 
 
+# Endpoints the operator itself probes: never link-local or a cloud metadata service (the operator's network position
+# must not be lent to whoever writes a stack).
+METADATA_HOSTS = ("metadata.google.internal", "metadata", "instance-data", "metadata.azure.com")
+METADATA_NETWORKS = ("192.0.0.192/32", "168.63.129.16/32", "100.100.100.200/32", "fd00:ec2::254/128")
+# CEL's URL and IP functions are too costly for the API server's admission budget, so the rule matches the URL's
+# host textually (the operator also checks what the name resolves to before it probes, k8s/observe.py).
+_METADATA_URL = (
+    r"(?i)^https?://(169\.254\.[0-9.]+|192\.0\.0\.192|168\.63\.129\.16|100\.100\.100\.200"
+    r"|\[fe[89ab][0-9a-f]:[0-9a-f:.]*\]|\[fd00:ec2::254\]|"
+    + "|".join(h.replace(".", r"\.") for h in METADATA_HOSTS)
+    + r")(:[0-9]+)?([/?#].*)?$"
+)
+
+
+def _safe_endpoint(endpoint: str | None) -> bool:
+    if endpoint is None:
+        return True
+    if re.match(_METADATA_URL, endpoint):
+        return False
+    host = (urlsplit(endpoint).hostname or "").lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    return not address.is_link_local and not any(address in ipaddress.ip_network(n) for n in METADATA_NETWORKS)
+
+
+_ENDPOINT_NOT_METADATA = Rule(
+    cel=f"!has(self.endpoint) || !self.endpoint.matches({_METADATA_URL!r})",
+    message="endpoint must not be a link-local or cloud metadata address",
+    field_path=".endpoint",
+    check=lambda m: _safe_endpoint(m.endpoint),
+)
 _EXTERNAL_NEEDS_ENDPOINT = Rule(
     cel="self.engine != 'external' || has(self.endpoint)",
     message="endpoint is required when engine is external",
@@ -120,7 +156,7 @@ _LLAMACPP_NEEDS_GGUF = Rule(
     field_path=".model",
     check=lambda m: m.engine != "llamacpp" or m.model.endswith(".gguf"),
 )
-_MODEL_RULES = (_EXTERNAL_NEEDS_ENDPOINT, _TP_FITS_GPUS, _LLAMACPP_NEEDS_GGUF)
+_MODEL_RULES = (_EXTERNAL_NEEDS_ENDPOINT, _ENDPOINT_NOT_METADATA, _TP_FITS_GPUS, _LLAMACPP_NEEDS_GGUF)
 
 
 class PlacementSpec(SpecModel):
@@ -154,6 +190,7 @@ class ModelServerSpec(PlacementSpec):
     )
     endpoint: str | None = Field(
         default=None,
+        max_length=512,
         pattern=r"^https?://[^\s/]+(/.*)?$",
         description="Base URL of an existing server (required when engine is external).",
     )
@@ -392,14 +429,38 @@ class CacheSpec(SpecModel):
     url: str | None = Field(default=None, min_length=1, description="Redis URL, or a directory for disk.")
 
 
+def _valid_cidrs(entries: list[str]) -> bool:
+    try:
+        for entry in entries:
+            if "/" in entry:
+                ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 class EgressSpec(SpecModel):
     """Which non-public addresses the tool server may fetch."""
 
-    allow_private_networks: bool = Field(
-        default=False, description="Allow fetching private and link-local addresses (disables SSRF protection)."
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(
+            cel="self.allowHosts.all(h, !h.contains('/') || isCIDR(h))",
+            message="allowHosts entries with a '/' must be CIDRs such as 10.20.0.0/16",
+            field_path=".allowHosts",
+            check=lambda m: _valid_cidrs(m.allow_hosts),
+        ),
     )
-    allow_hosts: list[str] = Field(
-        default_factory=list, description="Hosts or CIDRs that may be fetched although not globally routable."
+
+    allow_private_networks: bool = Field(
+        default=False,
+        description="Allow fetching private networks (RFC 1918, CGNAT, unique-local IPv6); loopback, link-local and "
+        "cloud metadata addresses stay refused.",
+    )
+    allow_hosts: list[Annotated[str, Field(max_length=253)]] = Field(
+        default_factory=list,
+        max_length=256,
+        description="Hosts (exact, or .suffix for a domain) or CIDRs that may be fetched although not globally "
+        "routable; metadata addresses stay refused.",
     )
 
 
@@ -541,3 +602,14 @@ class DeepResearchStackSpec(SpecModel):
         if self.tool_server.extraction.model == "passages":
             return None
         return c.QUERY_LLM if self.models.query_llm.enabled else c.SYNTHESIZER
+
+
+# Child objects are named <stack>-<suffix>; the longest Service name, <stack>-orchestrator, must stay a DNS label.
+MAX_STACK_NAME = 63 - len("-orchestrator")
+NAME_RULE = Rule(
+    cel=f"self.metadata.name.size() <= {MAX_STACK_NAME} && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    message=f"metadata.name must be at most {MAX_STACK_NAME} characters of lower-case letters, digits and '-', "
+    "starting with a letter (child objects are named <name>-orchestrator and so on, and Service names are DNS "
+    "labels of at most 63 characters)",
+    check=lambda name: len(name) <= MAX_STACK_NAME and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name) is not None,
+)

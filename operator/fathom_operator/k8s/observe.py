@@ -3,14 +3,19 @@ discovers whether the Prometheus Operator API is served. Reads only."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from fathom_operator import constants as c
-from fathom_operator.api.spec import DeepResearchStackSpec
+from fathom_operator.api.spec import METADATA_NETWORKS, DeepResearchStackSpec
 from fathom_operator.k8s import resources
 from fathom_operator.k8s.client import JSON, Kube
 from fathom_operator.render import meta, models
@@ -74,10 +79,29 @@ def observe_workloads(kube: Kube, stack: StackRef) -> dict[str, WorkloadObservat
     return workloads
 
 
-def probe_endpoint(url: str, *, timeout: float = PROBE_TIMEOUT_SECONDS) -> EndpointObservation:
-    """An external server is reachable when it answers HTTP below 500 (401 from a hosted API counts)."""
+def refused_destination(url: str) -> str | None:
+    """Why the operator will not probe `url`: a host that resolves to a link-local or cloud metadata address (the
+    admission rule sees only the URL's text; numeric and DNS tricks end here). None when it may."""
+    parts = urlsplit(url)
     try:
-        response = httpx.get(f"{url.rstrip('/')}/health", timeout=timeout)
+        answers = socket.getaddrinfo(parts.hostname or "", parts.port or 80, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None  # unresolvable: the probe reports that itself
+    for answer in answers:
+        address = ipaddress.ip_address(str(answer[4][0]).split("%")[0])
+        if address.is_link_local or any(address in ipaddress.ip_network(n) for n in METADATA_NETWORKS):
+            return f"refused: {parts.hostname} resolves to {address}, a link-local or cloud metadata address"
+    return None
+
+
+def probe_endpoint(url: str, *, timeout: float = PROBE_TIMEOUT_SECONDS) -> EndpointObservation:
+    """An external server is reachable when it answers HTTP below 500 (401 from a hosted API counts). Only its
+    health path is ever requested, without following redirects."""
+    refused = refused_destination(url)
+    if refused:
+        return EndpointObservation(url, False, refused)
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/health", timeout=timeout, follow_redirects=False)
     except httpx.HTTPError as exc:
         return EndpointObservation(url, False, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
     if response.status_code >= 500:
@@ -101,9 +125,36 @@ class MonitoringDiscovery:
         return self._available
 
 
-def observe(kube: Kube, stack: StackRef, spec: DeepResearchStackSpec, monitoring_available: bool) -> Observation:
+class EndpointProbes:
+    """Probes each external endpoint at most once per `interval` (status refreshes happen on every pod event; a
+    user's server must not see a request each time)."""
+
+    def __init__(self, interval: float, probe: Callable[[str], EndpointObservation] = probe_endpoint) -> None:
+        self._interval, self._probe = interval, probe
+        self._seen: dict[str, tuple[float, EndpointObservation]] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, url: str) -> EndpointObservation:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._seen.get(url)
+        if cached is not None and now - cached[0] < self._interval:
+            return cached[1]
+        result = self._probe(url)
+        with self._lock:
+            self._seen[url] = (now, result)
+        return result
+
+
+def observe(
+    kube: Kube,
+    stack: StackRef,
+    spec: DeepResearchStackSpec,
+    monitoring_available: bool,
+    probes: EndpointProbes,
+) -> Observation:
     endpoints = {
-        role: probe_endpoint(models.model_url(stack, role, model))
+        role: probes.observe(models.model_url(stack, role, model))
         for role, model in spec.models.enabled().items()
         if model.engine == "external"
     }

@@ -95,6 +95,31 @@ def test_stack_asking_for_more_gpus_than_exist_explains_why(
         ({"toolServer": {"cache": {"type": "redis"}}}, "spec.toolServer.cache.url", "url is required"),
         ({"orchestrator": {"storage": {"type": "postgres"}}}, "spec.orchestrator.storage.dsnSecretRef", "dsnSecretRef"),
         ({"orchestrator": {"temperature": 3}}, "spec.orchestrator.temperature", "less than or equal to 2"),
+        # The operator would probe these: never link-local or a cloud metadata service (data only: never reached).
+        (
+            {"models": {"search": {"engine": "external", "endpoint": "http://169.254.169.254/latest/meta-data"}}},
+            "spec.models.search.endpoint",
+            "must not be a link-local or cloud metadata address",
+        ),
+        (
+            {
+                "models": {
+                    "queryLLM": {"enabled": True, "engine": "external", "endpoint": "http://metadata.google.internal"}
+                }
+            },
+            "spec.models.queryLLM.endpoint",
+            "must not be a link-local or cloud metadata address",
+        ),
+        (
+            {"models": {"search": {"engine": "external", "endpoint": "http://[fe80::1]:8000"}}},
+            "spec.models.search.endpoint",
+            "must not be a link-local or cloud metadata address",
+        ),
+        (
+            {"toolServer": {"egress": {"allowHosts": ["docs.internal", "10.0.0.0/33"]}}},
+            "spec.toolServer.egress.allowHosts",
+            "must be CIDRs",
+        ),
     ],
 )
 def test_invalid_specs_are_rejected_by_the_api_server(
@@ -104,6 +129,15 @@ def test_invalid_specs_are_rejected_by_the_api_server(
         stacks.create(custom, namespace, stacks.stack_body("bad", spec))
     assert caught.value.status == 422
     assert field in caught.value.body and message in caught.value.body
+
+
+@pytest.mark.parametrize("name", ["research.v2", "a" * 51, "Research", "7research"])
+def test_stack_names_whose_children_cannot_exist_are_rejected(
+    crd: None, custom: client.CustomObjectsApi, namespace: str, name: str
+) -> None:
+    with pytest.raises(ApiException) as caught:
+        stacks.create(custom, namespace, stacks.stack_body(name))
+    assert caught.value.status == 422 and "at most 50 characters" in caught.value.body
 
 
 def test_missing_search_configuration_is_rejected(crd: None, custom: client.CustomObjectsApi, namespace: str) -> None:

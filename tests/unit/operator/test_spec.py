@@ -35,6 +35,15 @@ def test_minimal_spec_gets_the_protocol_defaults() -> None:
         ({"orchestrator": {"replicas": 3}}, "replicas must be at most 1 with sqlite storage"),
         ({"models": {"search": {"engine": "llamacpp"}}}, "model must be the path of a .gguf file"),
         (
+            {"models": {"search": {"engine": "external", "endpoint": "http://169.254.169.254/latest/meta-data"}}},
+            "endpoint must not be a link-local or cloud metadata address",
+        ),
+        (
+            {"models": {"search": {"engine": "external", "endpoint": "http://metadata.google.internal/"}}},
+            "endpoint must not be a link-local or cloud metadata address",
+        ),
+        ({"toolServer": {"egress": {"allowHosts": ["10.0.0.0/33"]}}}, "allowHosts entries with a '/' must be CIDRs"),
+        (
             {
                 "toolServer": {
                     "search": {"provider": "local", "corpus": {"configMap": "a", "pvc": "b", "baseUrl": "http://d"}}

@@ -75,7 +75,9 @@ async def test_a_constrained_report_is_planned_freely_then_cites_only_seen_urls(
         temperature=0.4, repetition_penalty=1.05, cite_only=seen,
     )  # fmt: skip
     (_, plan_sampling), (report_prompt, report_sampling) = model.calls
-    assert plan_sampling.stop == ("</think>",) and plan_sampling.grammar is None
+    assert (
+        plan_sampling.stop == ("</think>",) and plan_sampling.grammar is None and plan_sampling.max_new_tokens == 1024
+    )
     assert report_prompt.endswith("<|im_start|>assistant\n<think>S1: a</think>")
     assert report_sampling.grammar == build_citation_grammar(seen)
     assert '"[" ( "http://docs.example:8000/a.html" | "http://docs.example:8000/q?x=\\"1\\"" ) "]"' in (
