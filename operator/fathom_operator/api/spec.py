@@ -554,6 +554,11 @@ class OrchestratorSpec(PlacementSpec):
     max_turn_tokens: int | None = Field(
         default=None, ge=64, description="New tokens per search turn; empty: whatever the context has left."
     )
+    report_max_tokens: int | None = Field(
+        default=None,
+        ge=256,
+        description="New tokens for the report; empty: a quarter of the synthesizer's context, at most 10,000.",
+    )
     constrained_citations: bool = Field(
         default=False,
         description="Write the report's plan freely, then the report under a grammar that lets it cite only URLs the "
@@ -587,8 +592,25 @@ class MonitoringSpec(SpecModel):
     prometheus_rule: RuleSpec = Field(default_factory=RuleSpec, description="PrometheusRule with alerts.")
 
 
+_DEFAULT_SYNTHESIZER_CONTEXT = SynthesizerModelSpec.model_fields["context_length"].default
+_SYNTHESIZER_CONTEXT = (
+    "(has(self.models) && has(self.models.synthesizer) ? self.models.synthesizer.contextLength : "
+    f"{_DEFAULT_SYNTHESIZER_CONTEXT})"
+)
+_REPORT_FITS_CONTEXT = Rule(
+    cel="!has(self.orchestrator) || !has(self.orchestrator.reportMaxTokens) || "
+    f"self.orchestrator.reportMaxTokens * 2 <= {_SYNTHESIZER_CONTEXT}",
+    message="orchestrator.reportMaxTokens must be at most half of models.synthesizer.contextLength (the other half "
+    "holds the question and the research trace)",
+    field_path=".orchestrator.reportMaxTokens",
+    check=lambda s: (s.orchestrator.report_max_tokens or 0) * 2 <= s.models.synthesizer.context_length,
+)
+
+
 class DeepResearchStackSpec(SpecModel):
     """Desired state of a Fathom DeepResearch stack."""
+
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (_REPORT_FITS_CONTEXT,)
 
     models: ModelsSpec = Field(default_factory=ModelsSpec, description="Model servers.")
     model_cache: ModelCacheSpec = Field(default_factory=ModelCacheSpec, description="Model weight cache.")

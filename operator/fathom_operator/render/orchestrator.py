@@ -16,6 +16,12 @@ SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR}/fathom.db"
 DEFAULT_RESOURCES = ResourceRequirements(limits={"memory": "1Gi"}, requests={"cpu": "250m", "memory": "256Mi"})
 
 
+def report_max_tokens(spec: DeepResearchStackSpec) -> int:
+    """The report's room: as configured, else at most 10,000 new tokens and at most a quarter of the context."""
+    context = spec.models.synthesizer.context_length
+    return spec.orchestrator.report_max_tokens or min(10_000, context // 4)
+
+
 def data_claim_name(stack: StackRef) -> str:
     return f"{meta.child_name(stack, c.ORCHESTRATOR)}-data"
 
@@ -33,9 +39,8 @@ def build_env(stack: StackRef, spec: DeepResearchStackSpec) -> list[dict[str, An
         pods.env_value(c.ENV_TEMPERATURE, orch.temperature),
         pods.env_value(c.ENV_SEARCH_MODEL_NAME, roles.search.served_name),
         pods.env_value(c.ENV_SYNTHESIZER_MODEL_NAME, roles.synthesizer.served_name),
-        # The report needs room: at most 10,000 new tokens, and at most a quarter of the synthesizer's context.
         pods.env_value(c.ENV_SYNTHESIS_CONTEXT_TOKENS, roles.synthesizer.context_length),
-        pods.env_value(c.ENV_SYNTHESIS_MAX_NEW_TOKENS, min(10_000, roles.synthesizer.context_length // 4)),
+        pods.env_value(c.ENV_SYNTHESIS_MAX_NEW_TOKENS, report_max_tokens(spec)),
     ]
     for variable, model in ((c.ENV_SEARCH_MODEL_API, roles.search), (c.ENV_SYNTHESIZER_MODEL_API, roles.synthesizer)):
         if model.engine == "llamacpp":  # llama.cpp speaks only the OpenAI-compatible API

@@ -95,6 +95,12 @@ def test_stack_asking_for_more_gpus_than_exist_explains_why(
         ({"toolServer": {"cache": {"type": "redis"}}}, "spec.toolServer.cache.url", "url is required"),
         ({"orchestrator": {"storage": {"type": "postgres"}}}, "spec.orchestrator.storage.dsnSecretRef", "dsnSecretRef"),
         ({"orchestrator": {"temperature": 3}}, "spec.orchestrator.temperature", "less than or equal to 2"),
+        (
+            {"models": {"synthesizer": {"contextLength": 8192}}, "orchestrator": {"reportMaxTokens": 5000}},
+            "spec.orchestrator.reportMaxTokens",
+            "at most half of models.synthesizer.contextLength",
+        ),
+        ({"orchestrator": {"reportMaxTokens": 50_000}}, "spec.orchestrator.reportMaxTokens", "at most half"),
         # The operator would probe these: never link-local or a cloud metadata service (data only: never reached).
         (
             {"models": {"search": {"engine": "external", "endpoint": "http://169.254.169.254/latest/meta-data"}}},

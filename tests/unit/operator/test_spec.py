@@ -34,6 +34,11 @@ def test_minimal_spec_gets_the_protocol_defaults() -> None:
         ({"orchestrator": {"storage": {"type": "postgres"}}}, "dsnSecretRef is required when type is postgres"),
         ({"orchestrator": {"replicas": 3}}, "replicas must be at most 1 with sqlite storage"),
         ({"models": {"search": {"engine": "llamacpp"}}}, "model must be the path of a .gguf file"),
+        ({"orchestrator": {"reportMaxTokens": 50_000}}, "reportMaxTokens must be at most half of"),
+        (
+            {"models": {"synthesizer": {"contextLength": 8192}}, "orchestrator": {"reportMaxTokens": 5000}},
+            "reportMaxTokens must be at most half of",
+        ),
         (
             {"models": {"search": {"engine": "external", "endpoint": "http://169.254.169.254/latest/meta-data"}}},
             "endpoint must not be a link-local or cloud metadata address",

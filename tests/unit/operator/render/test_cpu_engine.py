@@ -48,6 +48,14 @@ def test_the_orchestrator_talks_completions_to_llamacpp_roles_only() -> None:
     assert (env["FATHOM_CONSTRAINED_ACTIONS"], env["FATHOM_MAX_TURN_TOKENS"]) == ("true", "256")
 
 
+def test_the_report_length_can_be_set_for_slow_servers() -> None:
+    objects = _objects({"models": {"synthesizer": {"engine": "llamacpp", "model": GGUF, "contextLength": 8192,
+                                                   "ropeScaling": None}},
+                        "orchestrator": {"reportMaxTokens": 768}})  # fmt: skip
+    container = objects[("Deployment", "cpu-orchestrator")]["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "FATHOM_SYNTHESIS_MAX_NEW_TOKENS", "value": "768"} in container["env"]
+
+
 def test_a_served_corpus_gets_its_site_and_the_tool_server_reads_and_reaches_it() -> None:
     corpus = {"image": "docs:1", "path": "/srv/html", "serve": True}
     objects = _objects({"toolServer": {"search": {"provider": "local", "corpus": corpus}}})
