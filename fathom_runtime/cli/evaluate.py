@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from fathom_runtime.cli import judge
+from fathom_runtime.cli import judge, research
 from fathom_runtime.protocol.answers import fallback_answer
 
 
@@ -30,6 +30,7 @@ async def evaluate(
     results: list[dict[str, Any]] = []
     gate = asyncio.Semaphore(args.workers)
     lock = asyncio.Lock()
+    orchestrator_auth = research.auth_headers(args.api_key_env)
     async with httpx.AsyncClient(base_url=args.url, timeout=None) as client:
         llm = (
             judge.LlmJudge(client, args.judge_url, args.judge_model, os.environ.get(args.judge_key_env))
@@ -39,8 +40,12 @@ async def evaluate(
 
         async def one(row: dict[str, Any]) -> None:
             async with gate:
+                # Per request, not on the client: the judge shares the client and must never see this key.
                 response = await client.post(
-                    "/v1/research", params={"wait": "true"}, json={"question": row["question"], "mode": "search"}
+                    "/v1/research",
+                    params={"wait": "true"},
+                    json={"question": row["question"], "mode": "search"},
+                    headers=orchestrator_auth,
                 )
                 record = response.json()
                 final = record.get("answer")

@@ -17,6 +17,16 @@ def _add_service_options(parser: argparse.ArgumentParser, default_port: int) -> 
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
+def _add_api_key_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--api-key-env",
+        default="FATHOM_API_KEY",
+        metavar="VAR",
+        help="environment variable holding the orchestrator's API key, sent as a Bearer token when set "
+        "(default: %(default)s; never pass a key on the command line)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fathom",
@@ -32,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     research.add_argument("--mode", choices=["search", "deepresearch"], default="search")
     research.add_argument("-o", "--output", help="write the report (or answer) to this file")
     research.add_argument("--max-turns", type=int, help="agent rounds (default: the orchestrator's)")
+    _add_api_key_option(research)
 
     evaluate = sub.add_parser(
         "eval",
@@ -54,6 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--judge-url", help="OpenAI-compatible base URL (…/v1) of the LLM judge")
     evaluate.add_argument("--judge-model", default="gpt-4.1-mini", help="model name of the judge")
     evaluate.add_argument("--judge-key-env", default="OPENAI_API_KEY", help="variable holding the judge's key")
+    _add_api_key_option(evaluate)
+
+    keys = sub.add_parser(
+        "api-key",
+        help="make a research API key",
+        description="Prints a new random key (give it to the client; it is shown once) and the line for the "
+        "orchestrator's key file, which holds only its SHA-256 (docs/orchestrator.md#api-keys).",
+    )
+    keys.add_argument("name", help="the key's name: runs it creates belong to it (1-64 of A-Z a-z 0-9 _.@-)")
+    keys.add_argument("--admin", action="store_true", help="the key sees and cancels every run, not only its own")
 
     _add_service_options(
         sub.add_parser(
@@ -150,10 +171,23 @@ def _run_operator(args: argparse.Namespace) -> int:
     return operator.run(args)
 
 
+def _run_api_key(args: argparse.Namespace) -> int:
+    from fathom_runtime.orchestrator import auth
+
+    if not auth.valid_name(args.name):
+        sys.stderr.write(f"fathom api-key: the name {args.name!r} must be {auth.NAME_RULE}\n")
+        return 2
+    token = auth.new_token()
+    line = auth.key_line(args.name, "admin" if args.admin else "user", token)
+    sys.stdout.write(f"key (give to the client, shown once): {token}\nkey file line: {line}\n")
+    return 0
+
+
 HANDLERS: dict[str, Handler] = {
     "research": _run_research,
     "eval": _run_eval,
     "prompts": _run_prompts,
+    "api-key": _run_api_key,
     "orchestrator": _run_orchestrator,
     "toolserver": _run_toolserver,
     "operator": _run_operator,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -55,6 +56,12 @@ class Progress:
         self.out.flush()
 
 
+def auth_headers(variable: str) -> dict[str, str]:
+    """The Authorization header for the orchestrator when the key's variable is set."""
+    key = os.environ.get(variable, "").strip()
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
 def follow(client: httpx.Client, run_id: str, progress: Progress) -> None:
     """Follows the events until `done`, reconnecting with Last-Event-ID if the stream drops."""
     last = 0
@@ -75,7 +82,7 @@ def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.st
     body: dict[str, Any] = {"question": args.question, "mode": args.mode}
     if args.max_turns:
         body["max_turns"] = args.max_turns
-    with httpx.Client(base_url=args.url, timeout=30) as client:
+    with httpx.Client(base_url=args.url, timeout=30, headers=auth_headers(args.api_key_env)) as client:
         try:
             response = client.post("/v1/research", json=body)
         except httpx.TransportError as exc:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, Request, Response
 
 from fathom_runtime.common.errors import error_response, install_error_handlers
 from fathom_runtime.llm.client import Api, ModelClient
+from fathom_runtime.orchestrator import auth
 from fathom_runtime.orchestrator.agent.toolpool import ToolPool
 from fathom_runtime.orchestrator.jobs import store
 from fathom_runtime.orchestrator.jobs.runner import RunManager
@@ -36,6 +38,11 @@ def model_client(
 
 
 def create_app(settings: OrchestratorSettings) -> FastAPI:
+    # Read before anything starts: an unusable key file stops the orchestrator rather than opening the API.
+    keys = auth.KeyRing(Path(settings.api_keys_file) if settings.api_keys_file else None)
+    if keys.open:
+        logger.warning("no API key file configured: the research API accepts every request (FATHOM_API_KEYS_FILE)")
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("orchestrator settings: %s", settings.masked(), extra={"component": "orchestrator"})
@@ -67,6 +74,7 @@ def create_app(settings: OrchestratorSettings) -> FastAPI:
             metrics=metrics,
         )
         app.state.settings, app.state.http, app.state.metrics, app.state.runs = settings, http, metrics, runs
+        app.state.keys = keys
         await runs.start()
         try:
             yield
@@ -86,6 +94,13 @@ def create_app(settings: OrchestratorSettings) -> FastAPI:
         return response
 
     app.add_exception_handler(store.StoreError, on_store_error)  # type: ignore[arg-type]  # Starlette's handler type is loose
+
+    async def on_unauthorized(_: Request, __: auth.Unauthorized) -> Response:
+        response = error_response(401, "unauthorized", "a valid API key is required: Authorization: Bearer <key>")
+        response.headers["WWW-Authenticate"] = "Bearer"
+        return response
+
+    app.add_exception_handler(auth.Unauthorized, on_unauthorized)  # type: ignore[arg-type]
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -58,6 +58,9 @@ class OrchestratorSettings(BaseSettings):
     max_queued_runs: int = Field(default=1024, ge=0, description="Runs waiting beyond that; more get HTTP 429.")
     max_question_chars: int = Field(default=8000, ge=10)
     max_body_bytes: int = Field(default=65_536, ge=1024)
+    api_keys_file: str | None = Field(
+        default=None, description="API key file (docs/orchestrator.md#api-keys); unset: the API is open."
+    )
     default_deadline_seconds: int = Field(default=1800, ge=1)
     max_deadline_seconds: int = Field(default=7200, ge=1)
     tool_concurrency: int = Field(default=8, ge=1, description="Tool calls of one round running at once.")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from fathom_runtime.orchestrator import auth
 from localcluster import demo
 from localcluster.tools import kubectl
 from tests.support import realnode
@@ -28,6 +29,8 @@ SEARCH_REPLIES = [
 ]
 EXTRACTION = 'Rational: the page dates the opening.\nEvidence:\n- "opened to astronomers in 1931"\nSummary: 1931.'
 REPORT = "<think>S1: opening.</think># Executive Summary\n- The observatory opened in 1931. [{url}]"
+API_KEY = auth.new_token()
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture(scope="session")
@@ -72,9 +75,20 @@ def stack_body(namespace: str, **tool_server: Any) -> dict[str, Any]:
                 **placement,
                 **tool_server,
             },
-            "orchestrator": {"resources": realnode.SMALL, **placement},
+            "orchestrator": {
+                "resources": realnode.SMALL,
+                "apiKeysSecretRef": {"name": "research-keys", "key": "keys"},
+                "allowFrom": [{"podSelector": {"app": "docs"}}],  # the corpus site stands in for a client app
+                **placement,
+            },
         },
     }
+
+
+def api_keys_secret() -> dict[str, Any]:
+    """The key file the orchestrator reads: only the digest of API_KEY, as `fathom api-key` writes it."""
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "research-keys"},
+            "stringData": {"keys": auth.key_line("tests", "admin", API_KEY) + "\n"}}  # fmt: skip
 
 
 def stack_phase(kubeconfig: Path, namespace: str) -> str:
@@ -86,7 +100,7 @@ def stack_phase(kubeconfig: Path, namespace: str) -> str:
 def stack(kubeconfig: Path, rn_namespace: str) -> str:
     """The namespace of a Ready stack on real pods."""
     demo.install_operator(kubeconfig, rn_namespace)
-    realnode.apply(kubeconfig, rn_namespace, *realnode.corpus_site(rn_namespace))
+    realnode.apply(kubeconfig, rn_namespace, *realnode.corpus_site(rn_namespace), api_keys_secret())
     realnode.apply(kubeconfig, rn_namespace, stack_body(rn_namespace, fetch={"browser": {"enabled": True}}))
     eventually(lambda: stack_phase(kubeconfig, rn_namespace) == "Ready", "the stack to be Ready on real pods",
                timeout=300, interval=2)  # fmt: skip

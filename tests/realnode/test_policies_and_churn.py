@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from localcluster.tools import kubectl
-from tests.realnode.conftest import QUESTION, STACK
+from tests.realnode.conftest import AUTH, QUESTION, STACK
 from tests.support import realnode
 
 CONNECT = """
@@ -47,6 +47,17 @@ def test_the_orchestrator_reaches_models_and_tools_and_an_unrelated_pod_does_not
     assert _connect(kubeconfig, stack, "deploy/docs", f"{STACK}-tools", 8904).startswith("refused")
 
 
+def test_only_the_clients_the_stack_names_reach_the_research_api(kubeconfig: Path, stack: str) -> None:
+    api = f"{STACK}-orchestrator"
+    assert _connect(kubeconfig, stack, "deploy/docs", api, 8900) == "connected"  # allowFrom: app=docs
+    operator = realnode.pods_of(kubeconfig, stack, "app.kubernetes.io/component=operator")[0]["metadata"]["name"]
+    assert _connect(kubeconfig, stack, f"pod/{operator}", api, 8900).startswith("refused")
+    # A named client still needs a key: the policy decides who connects, the key who is answered.
+    ask = f"import urllib.request as u\ntry:\n    u.urlopen('http://{api}:8900/v1/research', timeout=5)\n" \
+          "except Exception as e:\n    print(getattr(e, 'code', e))"  # fmt: skip
+    assert realnode.exec_python(kubeconfig, stack, "deploy/docs", ask).stdout.strip() == "401"
+
+
 def test_the_tool_server_reaches_only_what_its_stack_names_inside_the_cluster(kubeconfig: Path, stack: str) -> None:
     tools = f"deploy/{STACK}-tools"
     # DNS works, and the corpus site the stack names is reachable ...
@@ -72,7 +83,9 @@ def test_the_browser_renders_javascript_under_a_read_only_root_filesystem(kubeco
 
 
 def _ask(url: str) -> dict:  # type: ignore[type-arg]
-    response = httpx.post(f"{url}/v1/research", params={"wait": "true"}, json={"question": QUESTION}, timeout=120)
+    response = httpx.post(
+        f"{url}/v1/research", params={"wait": "true"}, json={"question": QUESTION}, headers=AUTH, timeout=120
+    )
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
 

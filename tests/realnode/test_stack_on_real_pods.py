@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from localcluster.tools import kubectl
-from tests.realnode.conftest import QUESTION, STACK
+from tests.realnode.conftest import AUTH, QUESTION, STACK
 from tests.support import realnode
 
 
@@ -37,9 +37,10 @@ def test_every_pod_runs_on_the_real_node_under_restricted_pod_security(kubeconfi
 
 def test_a_question_is_answered_through_the_orchestrator_service(kubeconfig: Path, stack: str) -> None:
     with realnode.port_forward(kubeconfig, stack, f"svc/{STACK}-orchestrator", 8900) as url:
+        assert httpx.get(f"{url}/v1/research", timeout=30).status_code == 401  # keys are required
         response = httpx.post(
             f"{url}/v1/research", params={"wait": "true"}, json={"question": QUESTION, "mode": "deepresearch"},
-            timeout=120,
+            headers=AUTH, timeout=120,
         )  # fmt: skip
     assert response.status_code == 200, response.text
     record = response.json()

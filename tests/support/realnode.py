@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from localcluster import images, node
-from localcluster.tools import REPO, kubectl, kubectl_binary, wait_for
+from localcluster.tools import kubectl, kubectl_binary, wait_for
 
 STUB = images.Image("docker.io/fathom-test/sglang-stub:dev", "tests/images/sglang-stub/Dockerfile", context="tests")
 RUNTIME_IMAGE = f"fathom-stack/runtime:{images.project_version()}"
@@ -21,25 +21,8 @@ CORPUS = Path(__file__).parents[1] / "fixtures" / "cluster-corpus"
 
 def ensure_images() -> None:
     """The project's images (built by `make images` when missing) and the SGLang stub, loaded into the node."""
-    wanted = images.project_images()
-    missing = [image for image in wanted if not images.archive_path(image).exists()]
-    if missing:
-        images.build_all()
-    archives = [images.archive_path(image) for image in wanted]
-    if not images.archive_path(STUB).exists() or _stale(STUB):
-        archives.append(images.build(STUB))
-    else:
-        archives.append(images.archive_path(STUB))
-    for archive in archives:
+    for archive in [*images.build_all(), images.build_if_changed(STUB)]:
         node.import_if_changed(archive)
-
-
-def _stale(image: images.Image) -> bool:
-    """The stub archive is older than its sources or its base image."""
-    built = images.archive_path(image).stat().st_mtime
-    sources = [REPO / "tests/support/scripted_model.py", *(REPO / "tests/images/sglang-stub").rglob("*")]
-    base = images.archive_path(images.project_image("runtime"))
-    return any(path.stat().st_mtime > built for path in [*sources, base] if path.is_file())
 
 
 def apply(kubeconfig: Path, namespace: str, *objects: dict[str, Any]) -> None:

@@ -64,7 +64,7 @@ class Journal:
         now = time.time()
         self._inserts.append(
             {"id": record["id"], "status": record["status"], "mode": record["mode"], "created_at": record["created_ts"],
-             "heartbeat_at": now, "record": json.dumps(record)}
+             "heartbeat_at": now, "record": json.dumps(record), "owner": record.get("owner")}
         )  # fmt: skip
         # Shielded: a cancelled caller must not interrupt a transaction other callers' work is part of.
         await asyncio.shield(self.flush())

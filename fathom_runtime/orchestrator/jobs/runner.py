@@ -36,7 +36,9 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def new_record(question: str, mode: str, max_turns: int, deadline_seconds: int) -> dict[str, Any]:
+def new_record(
+    question: str, mode: str, max_turns: int, deadline_seconds: int, owner: str | None = None
+) -> dict[str, Any]:
     """A queued research record (DESIGN.md "Research record", plus run parameters and the trace)."""
     return {
         "id": uuid.uuid4().hex,
@@ -63,6 +65,7 @@ def new_record(question: str, mode: str, max_turns: int, deadline_seconds: int) 
         "max_turns": max_turns,
         "deadline_seconds": deadline_seconds,
         "trace": "",
+        "owner": owner,
     }
 
 
@@ -172,7 +175,7 @@ class RunManager:
         return self._waiting
 
     async def submit(
-        self, question: str, mode: str, max_turns: int | None, deadline_seconds: int | None
+        self, question: str, mode: str, max_turns: int | None, deadline_seconds: int | None, owner: str | None = None
     ) -> dict[str, Any]:
         """Stores the run (before anyone hears of it) and schedules it; Overloaded when the queue is full."""
         if self._slots.locked() and self._waiting >= self.settings.max_queued_runs:
@@ -182,6 +185,7 @@ class RunManager:
             mode,
             max_turns or self.settings.max_turns,
             min(deadline_seconds or self.settings.default_deadline_seconds, self.settings.max_deadline_seconds),
+            owner,
         )
         await self.journal.insert_run(record)
         run = LocalRun(record)

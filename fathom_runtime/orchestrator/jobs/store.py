@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from fathom_runtime.orchestrator.jobs.tables import SCHEMA_STEPS, SCHEMA_VERSION, events, metadata, runs, schema_version
+from fathom_runtime.orchestrator.jobs.tables import SCHEMA_STEPS, SCHEMA_VERSION, events, runs, schema_version
 
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "failed", "cancelled")
@@ -60,10 +60,6 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         raise StoreError(f"database error: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
 
 
-def _create_tables(sync_connection: Any, tables: list[Table]) -> None:
-    metadata.create_all(sync_connection, tables=tables)
-
-
 async def migrate(*, engine: AsyncEngine) -> int:
     """Bring the schema to SCHEMA_VERSION, one versioned step at a time; returns the version."""
     async with transaction(engine) as connection:
@@ -73,7 +69,7 @@ async def migrate(*, engine: AsyncEngine) -> int:
             await connection.execute(insert(schema_version).values(version=0))
             current = 0
         for step in SCHEMA_STEPS[current:]:
-            await connection.run_sync(_create_tables, step)
+            await connection.run_sync(step)
         await connection.execute(update(schema_version).values(version=SCHEMA_VERSION))
     return SCHEMA_VERSION
 
@@ -85,10 +81,13 @@ async def get_run(*, engine: AsyncEngine, run_id: str) -> dict[str, Any] | None:
 
 
 async def list_runs(
-    *, engine: AsyncEngine, status: str | None, limit: int, before: float | None
+    *, engine: AsyncEngine, status: str | None, limit: int, before: float | None, owner: str | None = None
 ) -> list[dict[str, Any]]:
-    """Newest first; `before` is the creation time of the last item of the previous page."""
+    """Newest first; `before` is the creation time of the last item of the previous page; with `owner`, only the
+    runs of that API key."""
     query = select(runs.c.record).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit)
+    if owner is not None:
+        query = query.where(runs.c.owner == owner)
     if status:
         query = query.where(runs.c.status == status)
     if before is not None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, inspect, text
 
 metadata = MetaData()
 
@@ -15,6 +18,7 @@ runs = Table(
     Column("created_at", Float, nullable=False, index=True),
     Column("heartbeat_at", Float, nullable=False),
     Column("record", Text, nullable=False),  # the research record, JSON
+    Column("owner", String(64), nullable=True, index=True),  # the API key's name; NULL when the API is open
 )
 
 events = Table(
@@ -32,6 +36,18 @@ events = Table(
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
 
-# Each step upgrades the schema by one version; steps never change once released.
-SCHEMA_STEPS: list[list[Table]] = [[runs, events]]
+
+def _create_runs_and_events(connection: Any) -> None:
+    metadata.create_all(connection, tables=[runs, events])
+
+
+def _add_run_owner(connection: Any) -> None:
+    """Version 2: runs belong to the API key that created them. A database created at version 2 already has it."""
+    if "owner" not in {column["name"] for column in inspect(connection).get_columns("runs")}:
+        connection.execute(text("ALTER TABLE runs ADD COLUMN owner VARCHAR(64)"))
+        connection.execute(text("CREATE INDEX ix_runs_owner ON runs (owner)"))
+
+
+# Each step upgrades the schema by one version (on a synchronous connection); steps never change once released.
+SCHEMA_STEPS: list[Callable[[Any], None]] = [_create_runs_and_events, _add_run_owner]
 SCHEMA_VERSION = len(SCHEMA_STEPS)

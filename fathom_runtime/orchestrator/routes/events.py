@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from fathom_runtime.common.errors import error_response
+from fathom_runtime.orchestrator.auth import Caller
 from fathom_runtime.orchestrator.jobs import store
 from fathom_runtime.orchestrator.jobs.runner import RunManager
+from fathom_runtime.orchestrator.routes.research import not_found, visible_run
 
 router = APIRouter(tags=["research"])
 POLL_SECONDS = 1.0  # runs owned by another replica are followed by polling
@@ -55,11 +56,14 @@ async def follow(runs: RunManager, run_id: str, after: int) -> AsyncIterator[str
 
 @router.get("/v1/research/{run_id}/events", response_model=None)
 async def events(
-    request: Request, run_id: str, last_event_id: str | None = Header(default=None)
+    request: Request,
+    run_id: str,
+    caller: Caller,
+    last_event_id: str | None = Header(default=None),
 ) -> StreamingResponse | JSONResponse:
     runs: RunManager = request.app.state.runs
-    if await store.get_run(engine=runs.engine, run_id=run_id) is None:
-        return error_response(404, "not_found", f"no research run {run_id}")
+    if await visible_run(request, run_id, caller) is None:
+        return not_found(run_id)
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(follow(runs, run_id, after), media_type="text/event-stream", headers=headers)

@@ -8,14 +8,15 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from fathom_runtime.common.errors import error_response
+from fathom_runtime.orchestrator.auth import Caller, principal
 from fathom_runtime.orchestrator.routes.research import manager, start_run
 from fathom_runtime.orchestrator.schemas import ChatCompletionRequest, ResearchRequest
 
-router = APIRouter(tags=["openai"])
+router = APIRouter(tags=["openai"], dependencies=[Depends(principal)])
 MODES = {"fathom-search": "search", "fathom-deepresearch": "deepresearch"}
 
 
@@ -52,14 +53,16 @@ def _usage(record: dict[str, Any]) -> dict[str, int]:
 
 
 @router.post("/v1/chat/completions", response_model=None)
-async def chat_completions(request: Request, body: ChatCompletionRequest) -> JSONResponse | StreamingResponse:
+async def chat_completions(
+    request: Request, body: ChatCompletionRequest, caller: Caller
+) -> JSONResponse | StreamingResponse:
     mode = MODES.get(body.model)
     if mode is None:
         return error_response(404, "model_not_found", f"model {body.model!r} does not exist; use one of {list(MODES)}")
     question = _question(body)
     if not question.strip():
         return error_response(422, "invalid_request", "messages: no user message with text")
-    started = await start_run(request, ResearchRequest(question=question, mode=mode))
+    started = await start_run(request, ResearchRequest(question=question, mode=mode), caller)
     if isinstance(started, JSONResponse):
         return started
     run_id, created = started["id"], int(time.time())

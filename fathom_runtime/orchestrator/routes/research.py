@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from fathom_runtime.common.errors import error_response
+from fathom_runtime.orchestrator.auth import Caller, Principal
 from fathom_runtime.orchestrator.jobs import store
 from fathom_runtime.orchestrator.jobs.runner import Overloaded, RunManager
 from fathom_runtime.orchestrator.schemas import ResearchRequest, public, summary
@@ -20,7 +21,17 @@ def manager(request: Request) -> RunManager:
     return runs
 
 
-async def start_run(request: Request, body: ResearchRequest) -> dict[str, Any] | JSONResponse:
+def not_found(run_id: str) -> JSONResponse:
+    # Another key's run is "not found" too: its existence is not ours to reveal.
+    return error_response(404, "not_found", f"no research run {run_id}")
+
+
+async def visible_run(request: Request, run_id: str, caller: Principal) -> dict[str, Any] | None:
+    record = await store.get_run(engine=manager(request).engine, run_id=run_id)
+    return record if record is not None and caller.may_see(record.get("owner")) else None
+
+
+async def start_run(request: Request, body: ResearchRequest, caller: Principal) -> dict[str, Any] | JSONResponse:
     """Validates limits and submits; a JSON error response when it cannot."""
     settings = request.app.state.settings
     if len(body.question) > settings.max_question_chars:
@@ -28,7 +39,9 @@ async def start_run(request: Request, body: ResearchRequest) -> dict[str, Any] |
     if body.deadline_seconds and body.deadline_seconds > settings.max_deadline_seconds:
         return error_response(422, "invalid_request", f"deadline_seconds: at most {settings.max_deadline_seconds}")
     try:
-        return await manager(request).submit(body.question, body.mode, body.max_turns, body.deadline_seconds)
+        return await manager(request).submit(
+            body.question, body.mode, body.max_turns, body.deadline_seconds, owner=caller.name
+        )
     except Overloaded as exc:
         response = error_response(429, "overloaded", str(exc))
         response.headers["Retry-After"] = str(exc.retry_after)
@@ -36,8 +49,8 @@ async def start_run(request: Request, body: ResearchRequest) -> dict[str, Any] |
 
 
 @router.post("", status_code=202, response_model=None)
-async def create(request: Request, body: ResearchRequest, wait: bool = False) -> JSONResponse:
-    started = await start_run(request, body)
+async def create(request: Request, body: ResearchRequest, caller: Caller, wait: bool = False) -> JSONResponse:
+    started = await start_run(request, body, caller)
     if isinstance(started, JSONResponse):
         return started
     run_id = started["id"]
@@ -53,26 +66,28 @@ async def create(request: Request, body: ResearchRequest, wait: bool = False) ->
 @router.get("", response_model=None)
 async def list_runs(
     request: Request,
+    caller: Caller,
     status: str | None = Query(default=None, pattern="^(queued|running|succeeded|failed|cancelled)$"),
     limit: int = Query(default=20, ge=1, le=200),
     cursor: float | None = Query(default=None, description="next_cursor of the previous page"),
 ) -> dict[str, Any]:
-    records = await store.list_runs(engine=manager(request).engine, status=status, limit=limit, before=cursor)
+    owner = None if caller.admin else caller.name
+    records = await store.list_runs(
+        engine=manager(request).engine, status=status, limit=limit, before=cursor, owner=owner
+    )
     next_cursor = records[-1]["created_ts"] if len(records) == limit else None
     return {"items": [summary(r) for r in records], "next_cursor": next_cursor}
 
 
 @router.get("/{run_id}", response_model=None)
-async def get(request: Request, run_id: str) -> dict[str, Any] | JSONResponse:
-    record = await store.get_run(engine=manager(request).engine, run_id=run_id)
-    if record is None:
-        return error_response(404, "not_found", f"no research run {run_id}")
-    return public(record)
+async def get(request: Request, run_id: str, caller: Caller) -> dict[str, Any] | JSONResponse:
+    record = await visible_run(request, run_id, caller)
+    return not_found(run_id) if record is None else public(record)
 
 
 @router.delete("/{run_id}", response_model=None)
-async def cancel(request: Request, run_id: str) -> dict[str, Any] | JSONResponse:
+async def cancel(request: Request, run_id: str, caller: Caller) -> dict[str, Any] | JSONResponse:
+    if await visible_run(request, run_id, caller) is None:
+        return not_found(run_id)
     record = await manager(request).cancel(run_id)
-    if record is None:
-        return error_response(404, "not_found", f"no research run {run_id}")
-    return public(record)
+    return not_found(run_id) if record is None else public(record)

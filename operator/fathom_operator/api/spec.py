@@ -511,6 +511,17 @@ class StorageSpec(SpecModel):
     )
 
 
+class ClientPeer(SpecModel):
+    """Pods allowed to call the research API: those matching podSelector in the namespaces namespaceSelector
+    matches (a NetworkPolicy peer, by labels)."""
+
+    namespace_selector: dict[str, str] | None = Field(
+        default=None,
+        description="Labels (matchLabels) of the namespaces; unset: the stack's namespace; {}: every namespace.",
+    )
+    pod_selector: dict[str, str] = Field(default_factory=dict, description="Labels (matchLabels) of the pods; {}: all.")
+
+
 class PromptsSpec(SpecModel):
     """Prompt files replacing the built-in own-words prompts."""
 
@@ -563,6 +574,18 @@ class OrchestratorSpec(PlacementSpec):
         default=False,
         description="Write the report's plan freely, then the report under a grammar that lets it cite only URLs the "
         "agent saw (for small models that invent URLs).",
+    )
+    api_keys_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="Secret key holding the API key file (lines `<name> <user|admin> sha256:<hex>`, made by "
+        "`fathom api-key`); every request then needs `Authorization: Bearer <key>`. Unset: the API is open to every "
+        "pod allowFrom admits (the status says so).",
+    )
+    allow_from: list[ClientPeer] = Field(
+        default_factory=list,
+        max_length=32,
+        description="Who may reach the research API (a NetworkPolicy); empty: the pods of the stack's namespace. "
+        "Prometheus pods may always scrape /metrics.",
     )
     storage: StorageSpec = Field(default_factory=StorageSpec, description="Research record storage.")
     prompts: PromptsSpec = Field(default_factory=PromptsSpec, description="Prompt overrides.")

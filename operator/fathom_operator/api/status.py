@@ -22,6 +22,7 @@ class ConditionType(StrEnum):
     TOOL_SERVER_READY = "ToolServerReady"
     ORCHESTRATOR_READY = "OrchestratorReady"
     MONITORING_READY = "MonitoringReady"
+    API_PROTECTED = "APIProtected"
     SPEC_VALID = "SpecValid"
 
 

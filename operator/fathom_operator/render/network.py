@@ -1,5 +1,6 @@
 """NetworkPolicies: only the orchestrator reaches the model servers and the tool server (the tool server also
-reaches the query LLM), and the tool server's egress avoids cluster-internal ranges and cloud metadata. Pure."""
+reaches the query LLM), only the clients the spec allows reach the orchestrator, and the tool server's egress avoids
+cluster-internal ranges and cloud metadata. Pure."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fathom_operator import constants as c
-from fathom_operator.api.spec import DeepResearchStackSpec
+from fathom_operator.api.spec import ClientPeer, DeepResearchStackSpec
 from fathom_operator.render import Manifest, corpus, meta
 from fathom_operator.render.meta import StackRef
 
@@ -86,6 +87,21 @@ def _ingress_policy(stack: StackRef, component: str, port: int, clients: list[st
     }
 
 
+def _client_peer(peer: ClientPeer) -> dict[str, Any]:
+    rendered: dict[str, Any] = {"podSelector": {"matchLabels": dict(peer.pod_selector)}}
+    if peer.namespace_selector is not None:
+        rendered["namespaceSelector"] = {"matchLabels": dict(peer.namespace_selector)}
+    return rendered
+
+
+def _orchestrator_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest:
+    """The research API: reachable from the pods the spec allows (default: the stack's namespace) and Prometheus."""
+    policy = _ingress_policy(stack, c.ORCHESTRATOR, c.ORCHESTRATOR_PORT, [])
+    peers = [_client_peer(p) for p in spec.orchestrator.allow_from] or [{"podSelector": {}}]
+    policy["spec"]["ingress"][0]["from"] = [*peers, PROMETHEUS_PEER]
+    return policy
+
+
 def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest:
     policy = _ingress_policy(stack, c.TOOL_SERVER, c.TOOLSERVER_PORT, [c.ORCHESTRATOR])
     dns = {
@@ -138,4 +154,4 @@ def render_network_policies(stack: StackRef, spec: DeepResearchStackSpec) -> lis
         if role == extractor:
             clients.append(c.TOOL_SERVER)
         policies.append(_ingress_policy(stack, role, c.SGLANG_PORT, clients))
-    return [*policies, _toolserver_policy(stack, spec)]
+    return [*policies, _toolserver_policy(stack, spec), _orchestrator_policy(stack, spec)]

@@ -12,6 +12,7 @@ from fathom_operator.render.meta import StackRef
 
 DATA_DIR = "/var/lib/fathom"
 PROMPTS_DIR = "/etc/fathom/prompts"
+API_KEYS_DIR = "/etc/fathom/api-keys"
 SQLITE_URL = f"sqlite+aiosqlite:///{DATA_DIR}/fathom.db"
 DEFAULT_RESOURCES = ResourceRequirements(limits={"memory": "1Gi"}, requests={"cpu": "250m", "memory": "256Mi"})
 
@@ -51,6 +52,8 @@ def build_env(stack: StackRef, spec: DeepResearchStackSpec) -> list[dict[str, An
         env.append(pods.env_value(c.ENV_CONSTRAINED_CITATIONS, "true"))
     if orch.max_turn_tokens:
         env.append(pods.env_value(c.ENV_MAX_TURN_TOKENS, orch.max_turn_tokens))
+    if orch.api_keys_secret_ref is not None:
+        env.append(pods.env_value(c.ENV_API_KEYS_FILE, f"{API_KEYS_DIR}/keys"))
     if orch.prompts.config_map_name:
         env.append(pods.env_value(c.ENV_SEARCH_PROMPT_FILE, f"{PROMPTS_DIR}/{c.PROMPT_KEY_SEARCH}"))
         env.append(pods.env_value(c.ENV_SYNTHESIS_PROMPT_FILE, f"{PROMPTS_DIR}/{c.PROMPT_KEY_SYNTHESIS}"))
@@ -85,6 +88,11 @@ def render_orchestrator(stack: StackRef, spec: DeepResearchStackSpec, config: Re
         )
         volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": data_claim_name(stack)}})
         mounts.append({"name": "data", "mountPath": DATA_DIR})
+    if orch.api_keys_secret_ref is not None:  # a file, so a rotated Secret reaches the running pod
+        ref = orch.api_keys_secret_ref
+        secret = {"secretName": ref.name, "items": [{"key": ref.key, "path": "keys"}], "defaultMode": 0o440}
+        volumes.append({"name": "api-keys", "secret": secret})
+        mounts.append({"name": "api-keys", "mountPath": API_KEYS_DIR, "readOnly": True})
     if orch.prompts.config_map_name:
         volumes.append({"name": "prompts", "configMap": {"name": orch.prompts.config_map_name}})
         mounts.append({"name": "prompts", "mountPath": PROMPTS_DIR, "readOnly": True})

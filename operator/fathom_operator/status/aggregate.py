@@ -111,6 +111,22 @@ def _monitoring_condition(spec: DeepResearchStackSpec, available: bool, generati
     )
 
 
+def _api_condition(spec: DeepResearchStackSpec, generation: int) -> Condition:
+    """Informational (never blocks Ready): whether the research API asks for keys."""
+    if spec.orchestrator.api_keys_secret_ref is not None:
+        return Condition(
+            type=ConditionType.API_PROTECTED, status="True", reason="APIKeys", observed_generation=generation
+        )
+    return Condition(
+        type=ConditionType.API_PROTECTED,
+        status="False",
+        reason="NoAPIKeys",
+        message="the research API answers every request from the pods orchestrator.allowFrom admits; set "
+        "orchestrator.apiKeysSecretRef to require keys",
+        observed_generation=generation,
+    )
+
+
 BLOCKING_REASONS = {
     "InsufficientGPU",
     "Unschedulable",
@@ -160,7 +176,12 @@ def aggregate(
         message="" if ready else "; ".join(g.message for g in not_ready),
         observed_generation=generation,
     )
-    fresh = [overall, *groups, _monitoring_condition(spec, observation.monitoring_available, generation)]
+    fresh = [
+        overall,
+        *groups,
+        _monitoring_condition(spec, observation.monitoring_available, generation),
+        _api_condition(spec, generation),
+    ]
     return StackStatus(
         observed_generation=generation,
         phase=_phase(verdicts, ready, previous),

@@ -99,6 +99,15 @@ def test_monitoring_skipped_is_a_condition_not_a_failure() -> None:
     assert status.phase == Phase.READY
 
 
+def test_an_open_research_api_is_reported_without_blocking_readiness() -> None:
+    status = _status(ALL_READY)
+    state, reason, message = _condition(status, "APIProtected")
+    assert (state, reason) == ("False", "NoAPIKeys") and "orchestrator.apiKeysSecretRef" in message
+    assert status.phase == Phase.READY
+    keyed = _status(ALL_READY, orchestrator={"apiKeysSecretRef": {"name": "keys", "key": "keys"}})
+    assert _condition(keyed, "APIProtected")[:2] == ("True", "APIKeys")
+
+
 def test_merge_patch_nulls_removed_components_and_skips_equal_values() -> None:
     old = {"phase": "Ready", "components": {"search": {"ready": True}, "queryLLM": {"ready": True}}}
     new = {"phase": "Ready", "components": {"search": {"ready": False}}}
