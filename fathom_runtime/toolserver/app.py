@@ -125,6 +125,7 @@ def create_app(settings: ToolServerSettings, *, resolver: Resolver | None = None
                     policy,
                     dns,
                     max_chars=settings.max_page_chars,
+                    settle=settings.browser_settle_seconds,
                     on_refused=metrics.blocked.inc,
                 )
                 fetchers["browser"], browser_status = browser, f"ok ({settings.chromium_path})"

@@ -40,6 +40,9 @@ class ToolServerSettings(BaseSettings):
     github_api_url: str = Field(default="https://api.github.com", description="GitHub API base URL.")
     browser_enabled: bool = Field(default=False, description="Render pages with headless Chromium (Crawl4AI).")
     chromium_path: str = Field(default="/usr/bin/chromium", description="Chromium executable for the browser.")
+    browser_settle_seconds: float = Field(
+        default=1.0, ge=0, le=30, description="Time a page's scripts get after it loads before its text is read."
+    )
 
     query_llm_url: str | None = Field(default=None, description="OpenAI-compatible base URL (…/v1) for query_url.")
     query_llm_model: str = Field(default="Query-LLM", description="Model name for the query LLM.")

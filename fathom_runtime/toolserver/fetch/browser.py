@@ -1,7 +1,7 @@
-"""The headless-browser fetcher: Crawl4AI driving the machine's Chromium over CDP (no browser download). Every
-request the page makes (navigation, redirects, subresources) passes the same egress policy as plain fetches; a
-refused one is aborted before Chromium connects. Chromium resolves names itself after that check, so the
-NetworkPolicy of the tool server remains the second line against DNS rebinding on this path."""
+"""The headless-browser fetcher: Crawl4AI driving the machine's Chromium over CDP (no browser download). Chromium has
+no network of its own: everything it sends goes through the tool server's egress proxy (fetch/egress_proxy.py),
+which resolves and checks each destination like the plain fetch path, so redirects, WebSockets, workers and DNS
+rebinding are covered. The page-level request hook still aborts refused URLs early, before a connection is tried."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import httpx
 
 from fathom_runtime.toolserver.fetch import text as textlib
 from fathom_runtime.toolserver.fetch.base import Page
+from fathom_runtime.toolserver.fetch.egress_proxy import EgressProxy
 from fathom_runtime.toolserver.fetch.http import FetchError
 from fathom_runtime.toolserver.guard.resolve import Resolver, resolve_checked
 from fathom_runtime.toolserver.guard.ssrf import EgressPolicy, EgressRefused, check_url
@@ -37,6 +38,12 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
     "--remote-debugging-address=127.0.0.1",
+    # Everything through our proxy: loopback too (Chromium bypasses proxies for it unless told), no direct DNS
+    # (the proxy resolves), and WebRTC never sends UDP outside the proxy.
+    "--proxy-bypass-list=<-loopback>",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--dns-prefetch-disable",
 ]
 INLINE_SCHEMES = ("data", "blob", "about")
 
@@ -62,13 +69,15 @@ class BrowserFetcher:
         resolver: Resolver,
         *,
         timeout: float = 40.0,
+        settle: float = 1.0,
         max_chars: int,
         on_refused: Any = None,
     ) -> None:
-        self.timeout = timeout
+        self.timeout, self._settle = timeout, settle
         self._chromium, self._policy, self._resolver = chromium, policy, resolver
         self._max_chars, self._on_refused = max_chars, on_refused
         self._process: asyncio.subprocess.Process | None = None
+        self.proxy = EgressProxy(policy, resolver, on_refused=on_refused)
         self._crawler: Any = None
         self._profile: tempfile.TemporaryDirectory[str] | None = None
         self._lock = asyncio.Lock()
@@ -102,9 +111,11 @@ class BrowserFetcher:
             port = sock.getsockname()[1]
         # Chromium's helpers may still write to the profile while it shuts down: never fail on cleanup.
         self._profile = tempfile.TemporaryDirectory(prefix="fathom-chromium-", ignore_cleanup_errors=True)
+        proxy = await self.proxy.start()
         self._process = await asyncio.create_subprocess_exec(
             self._chromium,
             *CHROMIUM_FLAGS,
+            f"--proxy-server={proxy}",
             f"--remote-debugging-port={port}",
             f"--user-data-dir={self._profile.name}",
             "about:blank",
@@ -146,7 +157,12 @@ class BrowserFetcher:
                     raise FetchError(f"the browser could not start: {type(exc).__name__}: {exc}"[:300]) from exc
         if not await self._allowed(url):
             raise EgressRefused(f"refused: {url} is not a public address")
-        config = CrawlerRunConfig(cache_mode=CacheMode.BYPASS, page_timeout=int(self.timeout * 1000), verbose=False)
+        config = CrawlerRunConfig(
+            cache_mode=CacheMode.BYPASS,
+            page_timeout=int(self.timeout * 1000),
+            delay_before_return_html=self._settle,  # content that scripts fetch after load
+            verbose=False,
+        )
         try:
             result = await self._crawler.arun(url=url, config=config)
         except Exception as exc:  # the crawler's own failures become a failed fetch, never a crashed request
@@ -170,6 +186,7 @@ class BrowserFetcher:
             self._process.terminate()
             await self._process.wait()
         self._process = None
+        await self.proxy.aclose()
         if self._profile is not None:
             self._profile.cleanup()
             self._profile = None
