@@ -1,5 +1,6 @@
 """Server-side apply of desired children and pruning of the ones no longer desired.
 
+Fields other managers added to a child (an env var, a sidecar) are deleted after the apply (k8s/drift.py).
 Applies are skipped when neither the desired object nor the live object changed since the last apply, so a
 steady state costs reads only. Pruning deletes only objects that carry the stack's labels *and* its
 ownerReference."""
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from fathom_operator import constants as c
 from fathom_operator import metrics
-from fathom_operator.k8s import resources
+from fathom_operator.k8s import drift, resources
 from fathom_operator.k8s.client import JSON, Kube
 from fathom_operator.render import Manifest, meta
 from fathom_operator.render.meta import StackRef
@@ -23,6 +24,7 @@ from fathom_operator.render.meta import StackRef
 logger = logging.getLogger(__name__)
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+STRATEGIC_MERGE_CONTENT_TYPE = "application/strategic-merge-patch+json"
 Key = tuple[str, str, str]  # kind, namespace, name
 
 
@@ -93,6 +95,19 @@ def apply_one(kube: Kube, manifest: Manifest) -> JSON:
     )
 
 
+def remove_foreign(kube: Kube, manifest: Manifest, patch: JSON) -> JSON:
+    kind = resources.kind_of(manifest)
+    md = manifest["metadata"]
+    metrics.WRITES.labels("heal", kind.kind).inc()
+    return kube.request(
+        "PATCH",
+        kind.item(md["namespace"], md["name"]),
+        body=patch,
+        query=[("fieldManager", c.FIELD_MANAGER)],
+        content_type=STRATEGIC_MERGE_CONTENT_TYPE,
+    )
+
+
 def apply_stack(
     kube: Kube,
     stack: StackRef,
@@ -115,6 +130,11 @@ def apply_stack(
             skipped.append(key)
             continue
         result = apply_one(kube, manifest)
+        tampered = drift.foreign_additions(result, c.FIELD_MANAGER)
+        if tampered is not None:  # apply keeps what other managers added: delete it
+            logger.warning("%s %s/%s: removing fields the operator does not set: %s",
+                           key[0], key[1], key[2], json.dumps(tampered))  # fmt: skip
+            result = remove_foreign(kube, manifest, tampered)
         cache.remember(manifest, live_version(result))
         applied.append(key)
     wanted = {key_of(m) for m in desired}

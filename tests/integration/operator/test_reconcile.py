@@ -198,6 +198,38 @@ def test_a_child_deleted_by_hand_comes_back_and_deleting_the_stack_removes_all(
     eventually(lambda: not stacks.children(kube, namespace, "research"), "garbage collection of every child")
 
 
+def test_fields_added_to_children_by_hand_are_removed(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
+    _wait_ready(custom, namespace, "research")
+    apps, core = client.AppsV1Api(kube), client.CoreV1Api(kube)
+    # An attacker (or a well-meaning colleague) opens the tool server's egress and adds a sidecar.
+    tools = apps.read_namespaced_deployment("research-tools", namespace)
+    container = tools.spec.template.spec.containers[0].name
+    extra = {"spec": {"template": {"spec": {"containers": [
+        {"name": container, "env": [{"name": "FATHOM_EGRESS_ALLOW", "value": "0.0.0.0/0"}]},
+        {"name": "sidecar", "image": "busybox:1", "command": ["sleep", "3600"]},
+    ]}}}}  # fmt: skip
+    apps.patch_namespaced_deployment("research-tools", namespace, extra, field_manager="kubectl-patch")
+    redirect = {"data": {"FATHOM_SEARXNG_URL": "http://127.0.0.1:9/"}}  # loopback: never contacted (kwok pods)
+    core.patch_namespaced_config_map("research-tools", namespace, redirect, field_manager="kubectl-edit")
+
+    def healed() -> bool:
+        spec = apps.read_namespaced_deployment("research-tools", namespace).spec.template.spec
+        env = {e.name for c in spec.containers for e in (c.env or [])}
+        data = core.read_namespaced_config_map("research-tools", namespace).data
+        return (
+            [c.name for c in spec.containers] == [container]
+            and "FATHOM_EGRESS_ALLOW" not in env
+            and ("FATHOM_SEARXNG_URL" not in data)
+        )
+
+    eventually(healed, "the added env var, sidecar and ConfigMap key to be removed")
+    assert "removing fields the operator does not set" in operator.log_path.read_text()
+    _wait_ready(custom, namespace, "research")
+
+
 def test_operator_restart_converges_without_writes(
     operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
 ) -> None:
