@@ -10,6 +10,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from fathom_runtime.common import logging as jsonlog
+from fathom_runtime.common import server
 
 
 def _serve(args: argparse.Namespace, name: str, settings_class: Any, create_app: Any) -> int:
@@ -20,7 +21,12 @@ def _serve(args: argparse.Namespace, name: str, settings_class: Any, create_app:
     except ValidationError as exc:
         sys.stderr.write(f"fathom {name}: invalid configuration:\n{exc}\n")
         return 2
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a configuration problem found at start (a key file, an egress entry): one line
+        sys.stderr.write(f"fathom {name}: {exc}\n")
+        return 2
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False, **server.uvicorn_options())
     return 0
 
 

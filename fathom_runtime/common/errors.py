@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -32,5 +35,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(exc.status_code, "http_error", str(exc.detail))
 
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled error: %s: %s", type(exc).__name__, exc, exc_info=exc)
+        return error_response(500, "internal_error", "internal error; the server log has the details")
+
+    app.add_exception_handler(Exception, on_unexpected)
     app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]  # Starlette's handler type is loose
     app.add_exception_handler(StarletteHTTPException, on_http)  # type: ignore[arg-type]

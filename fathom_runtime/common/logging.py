@@ -7,6 +7,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from fathom_runtime.common import redact
+
 EXTRA_KEYS = ("component", "research_id", "tool", "host", "url", "outcome", "seconds")
 
 
@@ -23,7 +25,8 @@ class JsonFormatter(logging.Formatter):
                 line[key] = record.__dict__[key]
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        # The last line of defence: whatever a message or traceback quotes, URL credentials never get out.
+        return redact.mask_urls(json.dumps(line, default=str))
 
 
 def configure(level: str = "INFO") -> None:

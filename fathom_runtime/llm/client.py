@@ -10,10 +10,12 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import httpx
+
+from fathom_runtime.common import redact
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,15 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str = ""
+
+
+# No token decodes to this many characters: a longer reply is a broken or hostile server, and is cut here rather
+# than stored (a 30 MB reply once grew the database by 290 MB).
+CHARS_PER_TOKEN_CAP = 32
+
+
+def reply_cap(sampling: Sampling) -> int:
+    return sampling.max_new_tokens * CHARS_PER_TOKEN_CAP + 1024
 
 
 class ModelClient:
@@ -115,21 +126,26 @@ class ModelClient:
                 last = f"HTTP {response.status_code}"
             if attempt < self._attempts - 1:
                 await asyncio.sleep(self._backoff * 2**attempt * (0.5 + random.random()))
-        raise ModelError(f"model server at {self._base} failed after {self._attempts} attempts: {last}")
+        where = redact.mask_urls(self._base)  # the message reaches the run's record
+        raise ModelError(f"model server at {where} failed after {self._attempts} attempts: {last}")
 
     async def complete(self, prompt: str, sampling: Sampling) -> Completion:
         path, body = self._request(prompt, sampling, stream=False)
         response = await self._post(path, body)
         try:
-            return self._parse(response.json())
+            completion = self._parse(response.json())
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             raise ModelError(f"unexpected response from the model server: {response.text[:300]}") from exc
+        cap = reply_cap(sampling)
+        if len(completion.text) > cap:
+            return replace(completion, text=completion.text[:cap], finish_reason="length")
+        return completion
 
     async def stream(self, prompt: str, sampling: Sampling) -> AsyncIterator[str | Completion]:
         """Text deltas as they arrive, then the final Completion (with the server's usage)."""
         path, body = self._request(prompt, sampling, stream=True)
         text, usage = "", {"prompt_tokens": 0, "completion_tokens": 0}
-        finish = ""
+        finish, cap = "", reply_cap(sampling)
         try:
             async with self._client.stream("POST", self._base + path, json=body, timeout=self._timeout) as response:
                 if response.status_code >= 400:
@@ -151,9 +167,13 @@ class ModelClient:
                         finish = choices[0].get("finish_reason") or finish
                         if chunk.get("usage"):
                             usage = {k: int(chunk["usage"].get(k, 0)) for k in usage}
+                    if len(text) + len(delta) > cap:
+                        delta, finish = delta[: cap - len(text)], "length"
                     text += delta
                     if delta:
                         yield delta
+                    if finish == "length" and len(text) >= cap:
+                        break
         except httpx.TransportError as exc:
             raise ModelError(f"model stream broke: {type(exc).__name__}") from exc
         except (ValueError, KeyError, TypeError) as exc:

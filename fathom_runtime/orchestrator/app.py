@@ -4,7 +4,7 @@ shared by model and tool calls, and the run manager (recovering runs a crash lef
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 
 from fathom_runtime.common.errors import error_response, install_error_handlers
+from fathom_runtime.common.server import BodyLimit
 from fathom_runtime.llm.client import Api, ModelClient
 from fathom_runtime.orchestrator import auth
 from fathom_runtime.orchestrator.agent.toolpool import ToolPool
@@ -102,13 +103,7 @@ def create_app(settings: OrchestratorSettings) -> FastAPI:
 
     app.add_exception_handler(auth.Unauthorized, on_unauthorized)  # type: ignore[arg-type]
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return error_response(413, "body_too_large", f"request body over {settings.max_body_bytes} bytes")
-        return await call_next(request)
-
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in (research.router, events.router, openai.router, health.router):
         app.include_router(router)
     return app

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-INTERNAL_FIELDS = ("created_ts",)
+INTERNAL_FIELDS = ("created_ts", "runner")
 SUMMARY_FIELDS = ("id", "status", "question", "mode", "answer", "turns", "error", "created_at", "finished_at", "owner")
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from fathom_runtime.common import redact
 
 
 class OrchestratorSettings(BaseSettings):
@@ -58,6 +61,12 @@ class OrchestratorSettings(BaseSettings):
     max_queued_runs: int = Field(default=1024, ge=0, description="Runs waiting beyond that; more get HTTP 429.")
     max_question_chars: int = Field(default=8000, ge=10)
     max_body_bytes: int = Field(default=65_536, ge=1024)
+    instance_id: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        description="This process's name on the runs it executes (the pod name by default): after a crash, the "
+        "restarted process marks its own earlier runs interrupted at once, not after the heartbeat window.",
+    )
     api_keys_file: str | None = Field(
         default=None, description="API key file (docs/orchestrator.md#api-keys); unset: the API is open."
     )
@@ -104,8 +113,4 @@ class OrchestratorSettings(BaseSettings):
         return resources.files("fathom_runtime.prompts").joinpath(name).read_text(encoding="utf-8")
 
     def masked(self) -> dict[str, object]:
-        values = self.model_dump()
-        if "@" in values["database_url"]:  # user:password@host: never log the password
-            scheme, _, rest = values["database_url"].partition("://")
-            values["database_url"] = f"{scheme}://***@{rest.rsplit('@', 1)[-1]}"
-        return values
+        return {name: redact.mask_value(value) for name, value in self.model_dump().items()}

@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI
 
 from fathom_runtime.common.errors import error_response, install_error_handlers
+from fathom_runtime.common.server import BodyLimit
 from fathom_runtime.toolserver.cache.base import Cache
 from fathom_runtime.toolserver.cache.disk import DiskCache
 from fathom_runtime.toolserver.cache.memory import MemoryCache
@@ -96,13 +97,14 @@ def build_fetchers(
 
 
 def create_app(settings: ToolServerSettings, *, resolver: Resolver | None = None) -> FastAPI:
-    """The app; `resolver` replaces DNS (tests point names at loopback fixtures)."""
+    """The app; `resolver` replaces DNS (tests point names at loopback fixtures). An egress allow entry that does
+    not parse raises ValueError here, before anything serves: the tool server never runs without its policy."""
+    policy = EgressPolicy.from_entries(settings.egress_allow)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("tool server settings: %s", settings.masked(), extra={"component": "toolserver"})
         metrics = ToolMetrics()
-        policy = EgressPolicy.from_entries(settings.egress_allow)
         dns = resolver or SystemResolver()
         trusted = httpx.AsyncClient(
             timeout=httpx.Timeout(30.0, connect=10.0), limits=httpx.Limits(max_connections=settings.max_outbound)
@@ -175,6 +177,7 @@ def create_app(settings: ToolServerSettings, *, resolver: Resolver | None = None
 
     app = FastAPI(title="Fathom tool server", version="0.1.0", lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     async def on_tool_error(_: object, exc: ToolError) -> object:
         return error_response(STATUS_BY_KIND.get(exc.kind, 500), exc.kind, str(exc))

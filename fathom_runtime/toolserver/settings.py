@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from fathom_runtime.common import redact
+
 
 class ToolServerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FATHOM_", extra="ignore", populate_by_name=True)
@@ -39,6 +41,7 @@ class ToolServerSettings(BaseSettings):
     github_token: SecretStr | None = Field(default=None, description="GitHub token for README and raw files.")
     github_api_url: str = Field(default="https://api.github.com", description="GitHub API base URL.")
     browser_enabled: bool = Field(default=False, description="Render pages with headless Chromium (Crawl4AI).")
+    max_body_bytes: int = Field(default=65_536, ge=1024, description="Largest request body accepted (413 above).")
     chromium_path: str = Field(default="/usr/bin/chromium", description="Chromium executable for the browser.")
     browser_settle_seconds: float = Field(
         default=1.0, ge=0, le=30, description="Time a page's scripts get after it loads before its text is read."
@@ -87,6 +90,6 @@ class ToolServerSettings(BaseSettings):
         return {
             name: ("***" if value is not None else None)
             if isinstance(value, SecretStr) or name.endswith("_key") or name.endswith("_token")
-            else value
+            else redact.mask_value(value)
             for name, value in self.model_dump().items()
         }

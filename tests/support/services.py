@@ -8,6 +8,7 @@ from typing import Any
 
 import uvicorn
 
+from fathom_runtime.common import server
 from tests.support.operator import free_port
 
 
@@ -23,6 +24,7 @@ class ServedApp:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=2,
+            **server.uvicorn_options(),  # as `fathom orchestrator` and `fathom toolserver` serve
         )
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self.server.run, daemon=True)

@@ -42,7 +42,10 @@ class Journal:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        await self.flush()
+        try:
+            await self.flush()
+        except StoreError as exc:  # shutting down anyway: what could not be written is lost, and said so
+            logger.error("last journal flush at shutdown failed: %s", exc)
 
     def add_event(self, run_id: str, seq: int, type_: str, data: dict[str, Any]) -> None:
         self._events.append(

@@ -107,8 +107,9 @@ class RunManager:
     # lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
         await store.migrate(engine=self.engine)
-        # Other replicas may share the database: only runs whose owner stopped heartbeating are orphans.
-        await self.recover(older_than=time.time() - self.orphan_after)
+        # Other replicas may share the database: only runs whose process stopped heartbeating are orphans, and the
+        # ones this process (by its instance id) started before it crashed.
+        await self.recover(older_than=time.time() - self.orphan_after, runner=self.settings.instance_id)
         self.journal.start()
         self._background.append(asyncio.create_task(self._heartbeats(), name="heartbeats"))
 
@@ -121,9 +122,10 @@ class RunManager:
         await asyncio.gather(*running, return_exceptions=True)
         await self.journal.stop()
 
-    async def recover(self, *, older_than: float) -> int:
-        """Runs left queued or running by a process that stopped heartbeating are marked failed."""
-        orphans = await store.stale_runs(engine=self.engine, older_than=older_than)
+    async def recover(self, *, older_than: float, runner: str | None = None) -> int:
+        """Runs left queued or running by a process that stopped heartbeating (or by this one, before it restarted)
+        are marked failed."""
+        orphans = await store.orphaned_runs(engine=self.engine, older_than=older_than, runner=runner)
         for record in orphans:
             if record["id"] in self._runs:
                 continue
@@ -187,6 +189,7 @@ class RunManager:
             min(deadline_seconds or self.settings.default_deadline_seconds, self.settings.max_deadline_seconds),
             owner,
         )
+        record["runner"] = self.settings.instance_id
         await self.journal.insert_run(record)
         run = LocalRun(record)
         self._runs[record["id"]] = run

@@ -109,9 +109,11 @@ async def events_after(*, engine: AsyncEngine, run_id: str, after: int, limit: i
     return [{"seq": seq, "type": type_, "data": json.loads(data)} for seq, type_, data in rows]
 
 
-async def stale_runs(*, engine: AsyncEngine, older_than: float) -> list[dict[str, Any]]:
-    """Queued or running runs whose owner stopped proving it is alive before `older_than` (epoch seconds)."""
-    query = select(runs.c.record).where(runs.c.status.in_(ACTIVE), runs.c.heartbeat_at < older_than)
+async def orphaned_runs(*, engine: AsyncEngine, older_than: float, runner: str | None = None) -> list[dict[str, Any]]:
+    """Queued or running runs whose process stopped proving it is alive before `older_than` (epoch seconds), and,
+    with `runner`, every one that process started (it has just started again: none of them can still run)."""
+    query = select(runs.c.record, runs.c.heartbeat_at).where(runs.c.status.in_(ACTIVE))
     async with transaction(engine) as connection:
         rows = (await connection.execute(query)).all()
-    return [json.loads(row[0]) for row in rows]
+    records = [(json.loads(record), heartbeat) for record, heartbeat in rows]
+    return [r for r, beat in records if beat < older_than or (runner is not None and r.get("runner") == runner)]

@@ -64,6 +64,7 @@ async def events(
     runs: RunManager = request.app.state.runs
     if await visible_run(request, run_id, caller) is None:
         return not_found(run_id)
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    # Event ids are sequence numbers: anything else (or absurdly long) replays from the start.
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() and len(last_event_id) <= 18 else 0
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(follow(runs, run_id, after), media_type="text/event-stream", headers=headers)

@@ -47,6 +47,9 @@ async def readyz(request: Request) -> JSONResponse:
         checks["database"] = "ok"
     except StoreError as exc:
         checks["database"], ready = str(exc), False
+    stalled = state.runs.journal.write_stalled_for()
+    if stalled > 0:  # reads work but writes fail (a full disk): no new runs should come here
+        checks["database"], ready = f"writes failing for {stalled:.0f}s", False
     s = state.settings
     targets = {"search_model": f"{s.search_model_url}/health", "synthesizer_model": f"{s.synthesizer_model_url}/health"}
     targets |= {f"toolserver[{i}]": f"{url}/healthz" for i, url in enumerate(s.toolserver_urls)}

@@ -156,7 +156,7 @@ class GuardedClient:
                         return await self._finish(url, response, max_bytes, accept)
                 except EgressRefused:
                     raise
-                except httpx.HTTPError as exc:
+                except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # a Location like `http:\\host\`
                     raise FetchError(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
             raise FetchError(f"more than {self._max_redirects} redirects")
 

@@ -80,6 +80,11 @@ class EgressPolicy:
             try:
                 networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
+                # Something that looks like an address but is not one must not quietly become a host name.
+                if "/" in entry or ":" in entry or entry.replace(".", "").isdigit():
+                    raise ValueError(
+                        f"egress allow entry {raw.strip()!r} is neither a CIDR, an IP address nor a host name"
+                    ) from None
                 hosts.add(entry.rstrip("."))
         return cls(frozenset(hosts), tuple(networks))
 
