@@ -25,6 +25,7 @@ class KubeError(OperatorError):
         self.status = status
         self.reason = reason
         self.api_message = message
+        self.method, self.path = method, path
 
     @property
     def retryable(self) -> bool:

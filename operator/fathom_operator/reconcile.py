@@ -17,7 +17,7 @@ from fathom_operator import metrics
 from fathom_operator.api.spec import NAME_RULE, DeepResearchStackSpec
 from fathom_operator.api.status import ConditionType, StackStatus
 from fathom_operator.config import OperatorConfig
-from fathom_operator.errors import SpecError
+from fathom_operator.errors import KubeError, SpecError
 from fathom_operator.k8s import apply, observe, resources
 from fathom_operator.k8s.client import JSON, Kube
 from fathom_operator.render.meta import StackRef
@@ -99,6 +99,7 @@ class Reconciler:
         self.discovery = observe.MonitoringDiscovery(self.config.monitoring_discovery_ttl_seconds)
         # Slightly under the resync period, so that each periodic pass probes afresh.
         self.probes = observe.EndpointProbes(self.config.status_resync_seconds * 0.9)
+        self._apply_errors: dict[tuple[str, str], str] = {}  # the last failed apply per stack, until one succeeds
 
     def _lock(self, namespace: str, name: str) -> threading.Lock:
         with self._locks_guard:
@@ -132,7 +133,14 @@ class Reconciler:
                 raise
             monitoring = self.discovery.available(self.kube)
             desired = render_stack(stack, spec, self.config, monitoring_available=monitoring)
-            result = apply.apply_stack(self.kube, stack, desired, resources.managed_kinds(monitoring), self.applied)
+            try:
+                result = apply.apply_stack(self.kube, stack, desired, resources.managed_kinds(monitoring), self.applied)
+            except KubeError as exc:
+                # Never Ready with a child the cluster refused (a NetworkPolicy that did not apply means no policy).
+                self._apply_errors[(namespace, name)] = f"{exc.method} {exc.path}: {exc.status} {exc.api_message}"
+                self._update_status(body, stack, spec, monitoring)
+                raise
+            self._apply_errors.pop((namespace, name), None)
             if result.applied or result.pruned:
                 logger.info(
                     "stack %s/%s: applied %d, pruned %d, unchanged %d",
@@ -197,6 +205,7 @@ class Reconciler:
             generation=body["metadata"].get("generation", 0),
             previous=previous,
             now=self.clock(),
+            apply_error=self._apply_errors.get((stack.namespace, stack.name)),
         )
         self._write_status(body, new)
         return transition(previous, new)

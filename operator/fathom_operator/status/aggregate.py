@@ -158,8 +158,10 @@ def aggregate(
     generation: int,
     previous: StackStatus,
     now: str,
+    apply_error: str | None = None,
 ) -> StackStatus:
-    """The status to write for `generation`, given what was observed and what was written before."""
+    """The status to write for `generation`, given what was observed and what was written before (and the error
+    of the last apply, when the cluster refused a child)."""
     verdicts = judge_components(stack, spec, observation)
     model_verdicts = [verdicts[role] for role in spec.models.enabled()]
     groups = [
@@ -167,13 +169,17 @@ def aggregate(
         _group_condition(ConditionType.TOOL_SERVER_READY, [verdicts[c.TOOL_SERVER]], "Available", generation),
         _group_condition(ConditionType.ORCHESTRATOR_READY, [verdicts[c.ORCHESTRATOR]], "Available", generation),
     ]
-    ready = all(g.status == "True" for g in groups)
+    ready = all(g.status == "True" for g in groups) and apply_error is None
     not_ready = [g for g in groups if g.status != "True"]
     overall = Condition(
         type=ConditionType.READY,
         status="True" if ready else "False",
-        reason="AllComponentsReady" if ready else not_ready[0].reason,
-        message="" if ready else "; ".join(g.message for g in not_ready),
+        reason="AllComponentsReady" if ready else "ApplyFailed" if apply_error else not_ready[0].reason,
+        message=""
+        if ready
+        else f"a child could not be applied: {apply_error}"
+        if apply_error
+        else "; ".join(g.message for g in not_ready),
         observed_generation=generation,
     )
     fresh = [
@@ -184,7 +190,7 @@ def aggregate(
     ]
     return StackStatus(
         observed_generation=generation,
-        phase=_phase(verdicts, ready, previous),
+        phase=Phase.DEGRADED if apply_error else _phase(verdicts, ready, previous),
         conditions=[conditions.set_condition(previous.conditions, cond, now=now) for cond in fresh],
         components={name: v.status for name, v in verdicts.items()},
         endpoint=meta.service_url(stack, c.ORCHESTRATOR, c.ORCHESTRATOR_PORT),

@@ -230,6 +230,28 @@ def test_fields_added_to_children_by_hand_are_removed(
     _wait_ready(custom, namespace, "research")
 
 
+def test_a_stack_whose_network_policy_is_refused_is_never_ready(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    core = client.CoreV1Api(kube)
+    quota = {"metadata": {"name": "no-policies"}, "spec": {"hard": {"count/networkpolicies.networking.k8s.io": "0"}}}
+    core.create_namespaced_resource_quota(namespace, quota)
+    eventually(lambda: core.read_namespaced_resource_quota("no-policies", namespace).status.hard is not None,
+               "the quota to be counted")  # fmt: skip
+    stacks.create(custom, namespace, stacks.example("01-minimal.yaml"))
+
+    def refused() -> dict | None:
+        stack = custom.get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, "research")
+        ready = next((x for x in stack.get("status", {}).get("conditions", []) if x["type"] == "Ready"), None)
+        return stack if ready and ready["reason"] == "ApplyFailed" else None
+
+    stack = eventually(refused, "Ready=False with reason ApplyFailed", timeout=READY_TIMEOUT)
+    assert stack["status"]["phase"] == "Degraded"
+    assert "networkpolicies" in next(x for x in stack["status"]["conditions"] if x["type"] == "Ready")["message"]
+    core.delete_namespaced_resource_quota("no-policies", namespace)
+    _wait_ready(custom, namespace, "research")  # the next attempt applies everything
+
+
 def test_operator_restart_converges_without_writes(
     operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
 ) -> None:

@@ -108,6 +108,21 @@ def test_an_open_research_api_is_reported_without_blocking_readiness() -> None:
     assert _condition(keyed, "APIProtected")[:2] == ("True", "APIKeys")
 
 
+def test_a_refused_child_keeps_the_stack_from_being_ready() -> None:
+    status = aggregate(
+        STACK,
+        parse_spec(MINIMAL_SPEC),
+        Observation(workloads=ALL_READY),
+        generation=3,
+        previous=StackStatus(),
+        now="2026-01-01T00:00:00Z",
+        apply_error="PATCH /apis/networking.k8s.io/v1/namespaces/ns/networkpolicies/demo-tools: 422 invalid cidr",
+    )
+    state, reason, message = _condition(status, "Ready")
+    assert (state, reason, status.phase) == ("False", "ApplyFailed", Phase.DEGRADED)
+    assert "networkpolicies/demo-tools" in message and "invalid cidr" in message
+
+
 def test_merge_patch_nulls_removed_components_and_skips_equal_values() -> None:
     old = {"phase": "Ready", "components": {"search": {"ready": True}, "queryLLM": {"ready": True}}}
     new = {"phase": "Ready", "components": {"search": {"ready": False}}}
