@@ -23,3 +23,34 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "fathom.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+{{- define "fathom.operatorUser" -}}
+system:serviceaccount:{{ .Release.Namespace }}:{{ include "fathom.fullname" . }}
+{{- end -}}
+{{- /* The kinds the operator writes (the RBAC rules' child kinds), for the admission policies. */ -}}
+{{- define "fathom.childRules" -}}
+- apiGroups: [""]
+  apiVersions: ["*"]
+  operations: [CREATE, UPDATE, DELETE]
+  resources: [serviceaccounts, configmaps, services, persistentvolumeclaims]
+- apiGroups: [apps]
+  apiVersions: ["*"]
+  operations: [CREATE, UPDATE, DELETE]
+  resources: [deployments]
+- apiGroups: [policy]
+  apiVersions: ["*"]
+  operations: [CREATE, UPDATE, DELETE]
+  resources: [poddisruptionbudgets]
+- apiGroups: [autoscaling]
+  apiVersions: ["*"]
+  operations: [CREATE, UPDATE, DELETE]
+  resources: [horizontalpodautoscalers]
+- apiGroups: [networking.k8s.io]
+  apiVersions: ["*"]
+  operations: [CREATE, UPDATE, DELETE]
+  resources: [networkpolicies]
+- apiGroups: [monitoring.coreos.com]
+  apiVersions: ["*"]
+  operations: [CREATE, UPDATE, DELETE]
+  resources: [servicemonitors, podmonitors, prometheusrules]
+{{- end -}}
