@@ -7,7 +7,7 @@ import gzip
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -180,3 +180,16 @@ def pdf_document(*lines: str) -> bytes:
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+class Chunks:
+    """A request body streamed in chunks (no Content-Length), counting what was actually sent: a server that refuses
+    an oversized body early stops the upload long before `total` bytes."""
+
+    def __init__(self, total: int, size: int = 10_000) -> None:
+        self.total, self.size, self.sent = total, size, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self.sent < self.total:
+            self.sent += self.size
+            yield b" " * self.size

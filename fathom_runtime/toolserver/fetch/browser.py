@@ -59,6 +59,10 @@ def browser_unavailable(chromium: str) -> str | None:
     return None
 
 
+async def _refuse_websocket(route: Any) -> None:
+    await route.close(code=1008, reason="WebSockets are not used for reading pages")
+
+
 class BrowserFetcher:
     name = "browser"
 
@@ -136,6 +140,8 @@ class BrowserFetcher:
 
         async def on_context(page: Any, context: Any, **_: Any) -> Any:
             await context.route("**/*", self._guard)
+            # Reading a page never needs a WebSocket: none is opened (the proxy would check one, but why let it).
+            await context.route_web_socket("**/*", _refuse_websocket)
             return page
 
         crawler.crawler_strategy.set_hook("on_page_context_created", on_context)

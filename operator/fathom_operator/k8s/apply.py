@@ -82,30 +82,22 @@ def _owned_by(item: JSON, stack: StackRef) -> bool:
     return any(ref.get("uid") == stack.uid for ref in item.get("metadata", {}).get("ownerReferences", []))
 
 
-def apply_one(kube: Kube, manifest: Manifest) -> JSON:
+def _patch(kube: Kube, manifest: Manifest, body: JSON, *, content_type: str, write: str) -> JSON:
     kind = resources.kind_of(manifest)
     md = manifest["metadata"]
-    metrics.WRITES.labels("apply", kind.kind).inc()
-    return kube.request(
-        "PATCH",
-        kind.item(md["namespace"], md["name"]),
-        body=manifest,
-        query=[("fieldManager", c.FIELD_MANAGER), ("force", "true")],
-        content_type=APPLY_CONTENT_TYPE,
-    )
+    metrics.WRITES.labels(write, kind.kind).inc()
+    query = [("fieldManager", c.FIELD_MANAGER)] + ([("force", "true")] if write == "apply" else [])
+    return kube.request("PATCH", kind.item(md["namespace"], md["name"]), body=body, query=query,
+                        content_type=content_type)  # fmt: skip
+
+
+def apply_one(kube: Kube, manifest: Manifest) -> JSON:
+    return _patch(kube, manifest, manifest, content_type=APPLY_CONTENT_TYPE, write="apply")
 
 
 def remove_foreign(kube: Kube, manifest: Manifest, patch: JSON) -> JSON:
-    kind = resources.kind_of(manifest)
-    md = manifest["metadata"]
-    metrics.WRITES.labels("heal", kind.kind).inc()
-    return kube.request(
-        "PATCH",
-        kind.item(md["namespace"], md["name"]),
-        body=patch,
-        query=[("fieldManager", c.FIELD_MANAGER)],
-        content_type=STRATEGIC_MERGE_CONTENT_TYPE,
-    )
+    """Deletes what other managers added (a strategic merge patch from drift.foreign_additions)."""
+    return _patch(kube, manifest, patch, content_type=STRATEGIC_MERGE_CONTENT_TYPE, write="heal")
 
 
 def apply_stack(

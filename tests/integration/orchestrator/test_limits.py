@@ -21,25 +21,20 @@ from tests.integration.orchestrator.conftest import Factory
 from tests.support.operator import free_port
 from tests.support.processes import start_fathom
 from tests.support.scripted_model import Reply
+from tests.support.web import Chunks
 
 
 def test_bodies_over_the_limit_get_a_json_413_announced_or_chunked(stack: Factory) -> None:
     client, _, _ = stack(["\\boxed{x}"], max_body_bytes=4096)
-    sent = 0
+    chunks = Chunks(total=20_000_000)
 
-    def chunks() -> Iterator[bytes]:
-        nonlocal sent
-        for _ in range(2000):  # 20 MB if it were all read
-            sent += 10_000
-            yield b" " * 10_000
-
-    for body in (b"{" + b" " * 10_000 + b"}", chunks()):
+    for body in (b"{" + b" " * 10_000 + b"}", chunks):
         try:
             response = client.post("/v1/research", content=body, headers={"content-type": "application/json"})
         except httpx.TransportError:  # the server may hang up mid-upload after answering; the answer is what counts
             continue
         assert response.status_code == 413 and response.json()["error"]["code"] == "body_too_large"
-    assert sent < 20_000_000
+    assert chunks.sent < chunks.total
 
 
 def test_a_client_sending_headers_slowly_is_cut_off(stack: Factory, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,26 +16,20 @@ from fathom_runtime.common.errors import install_error_handlers
 from fathom_runtime.toolserver.app import create_app
 from fathom_runtime.toolserver.settings import ToolServerSettings
 from tests.integration.toolserver.conftest import ToolServerFactory
-from tests.support.web import Site, redirect
+from tests.support.web import Chunks, Site, redirect
 
 
 def test_bodies_over_the_limit_get_a_json_413(toolserver: ToolServerFactory) -> None:
     tools = toolserver(max_body_bytes=2048)
-    sent = 0
+    chunks = Chunks(total=50_000_000)
 
-    def chunks() -> Iterator[bytes]:
-        nonlocal sent
-        for _ in range(5000):  # 50 MB if it were all read
-            sent += 10_000
-            yield b" " * 10_000
-
-    for body in (b'{"query": "' + b"a" * 5000 + b'"}', chunks()):
+    for body in (b'{"query": "' + b"a" * 5000 + b'"}', chunks):
         try:
             response = tools.post("/v1/tools/search_urls", content=body, headers={"content-type": "application/json"})
         except httpx.TransportError:  # hung up on mid-upload after the answer
             continue
         assert response.status_code == 413 and response.json()["error"]["code"] == "body_too_large"
-    assert sent < 50_000_000
+    assert chunks.sent < chunks.total
     assert tools.post("/v1/tools/search_urls", json={"query": "alpha"}).status_code == 200
 
 
