@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from localcluster import demo
+from localcluster import demo, node
 from localcluster.tools import kubectl, port_forward
 
 QUESTION = demo.QUESTION
@@ -33,6 +33,8 @@ def test_the_cpu_stack_answers_from_the_corpus_with_verified_citations(
     kubeconfig: Path, cpu_stack: str, tmp_path: Path
 ) -> None:
     pods = json.loads(kubectl(kubeconfig, "-n", cpu_stack, "get", "pods", "-o", "json"))["items"]
+    # Every pod, the corpus site included, runs on the real node: nothing of the demo is simulated.
+    assert {p["spec"].get("nodeName") for p in pods} == {node.NODE_NAME}, [p["metadata"]["name"] for p in pods]
     images = {c["image"] for p in pods for c in p["spec"]["containers"]}
     assert any("fathom-stack/llamacpp" in image for image in images)
     report = tmp_path / "report.md"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fathom_operator import constants as c
-from fathom_operator.api.spec import CorpusSpec
+from fathom_operator.api.spec import CorpusSpec, PlacementSpec
 from fathom_operator.render import Manifest, meta, pods
 from fathom_operator.render.meta import StackRef
 
@@ -65,8 +65,11 @@ def render_corpus(stack: StackRef, corpus: CorpusSpec | None) -> CorpusMount:
     return CorpusMount([volume], [mount], init, env)
 
 
-def render_corpus_site(stack: StackRef, corpus: CorpusSpec | None, *, runtime_service_account: str) -> list[Manifest]:
-    """Deployment and Service of the corpus site, when the spec asks the stack to serve its corpus image."""
+def render_corpus_site(
+    stack: StackRef, corpus: CorpusSpec | None, *, runtime_service_account: str, placement: PlacementSpec
+) -> list[Manifest]:
+    """Deployment and Service of the corpus site, when the spec asks the stack to serve its corpus image. It goes
+    where the tool server goes (its node selector and tolerations)."""
     if corpus is None or not corpus.serve or corpus.image is None:
         return []
     container = {
@@ -83,6 +86,8 @@ def render_corpus_site(stack: StackRef, corpus: CorpusSpec | None, *, runtime_se
         [container],
         [pods.empty_dir("tmp", size_limit="64Mi")],
         service_account=runtime_service_account,
+        node_selector=placement.node_selector,
+        tolerations=pods.tolerations(placement),
         affinity=pods.avoid_gpu_nodes(),
     )
     deployment = {

@@ -136,7 +136,7 @@ def render_toolserver(stack: StackRef, spec: DeepResearchStackSpec, config: Rend
     if tools.autoscaling.enabled:
         objects.append(_hpa(stack, tools))
     objects += corpus.render_corpus_site(
-        stack, tools.search.corpus, runtime_service_account=meta.child_name(stack, c.RUNTIME)
+        stack, tools.search.corpus, runtime_service_account=meta.child_name(stack, c.RUNTIME), placement=tools
     )
     return objects
 

@@ -58,8 +58,11 @@ def test_the_report_length_can_be_set_for_slow_servers() -> None:
 
 def test_a_served_corpus_gets_its_site_and_the_tool_server_reads_and_reaches_it() -> None:
     corpus = {"image": "docs:1", "path": "/srv/html", "serve": True}
-    objects = _objects({"toolServer": {"search": {"provider": "local", "corpus": corpus}}})
-    site = objects[("Deployment", "cpu-corpus")]["spec"]["template"]["spec"]["containers"][0]
+    placement = {"nodeSelector": {"pool": "cpu"}, "tolerations": [{"key": "dedicated", "operator": "Exists"}]}
+    objects = _objects({"toolServer": {"search": {"provider": "local", "corpus": corpus}, **placement}})
+    pod = objects[("Deployment", "cpu-corpus")]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"pool": "cpu"} and pod["tolerations"] == placement["tolerations"]  # as the tools
+    site = pod["containers"][0]
     assert site["image"] == "docs:1" and site["ports"][0]["containerPort"] == 8000
     assert ("Service", "cpu-corpus") in objects
     config = objects[("ConfigMap", "cpu-tools")]["data"]
