@@ -69,11 +69,26 @@ class GpuSpec(SpecModel):
     )
 
 
+# Kubernetes' quantity syntax (resource.Quantity): a number with an optional binary, decimal or exponent suffix.
+_QUANTITY = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?")
+
+
+def _quantities_rule(field: str) -> Rule:
+    return Rule(
+        cel=f"!has(self.{field}) || self.{field}.all(k, isQuantity(string(self.{field}[k])))",
+        message=f"{field} values must be quantities such as 500m, 2, 4Gi or 512Mi",
+        field_path=f".{field}",
+        check=lambda m: all(_QUANTITY.fullmatch(str(v)) for v in getattr(m, field).values()),
+    )
+
+
 class ResourceRequirements(SpecModel):
     """CPU and memory for the container, as in a Pod spec. GPUs are set through `gpu`."""
 
-    limits: dict[str, IntOrString] = Field(default_factory=dict, description="Resource limits.")
-    requests: dict[str, IntOrString] = Field(default_factory=dict, description="Resource requests.")
+    cross_field_rules: ClassVar[tuple[Rule, ...]] = (_quantities_rule("limits"), _quantities_rule("requests"))
+
+    limits: dict[str, IntOrString] = Field(default_factory=dict, max_length=8, description="Resource limits.")
+    requests: dict[str, IntOrString] = Field(default_factory=dict, max_length=8, description="Resource requests.")
 
 
 class Toleration(SpecModel):

@@ -101,6 +101,11 @@ def test_stack_asking_for_more_gpus_than_exist_explains_why(
             "at most half of models.synthesizer.contextLength",
         ),
         ({"orchestrator": {"reportMaxTokens": 50_000}}, "spec.orchestrator.reportMaxTokens", "at most half"),
+        (
+            {"toolServer": {"resources": {"requests": {"cpu": "lots"}}}},
+            "spec.toolServer.resources.requests",
+            "must be quantities such as 500m",
+        ),
         # The operator would probe these: never link-local or a cloud metadata service (data only: never reached).
         (
             {"models": {"search": {"engine": "external", "endpoint": "http://169.254.169.254/latest/meta-data"}}},

@@ -35,6 +35,8 @@ def test_minimal_spec_gets_the_protocol_defaults() -> None:
         ({"orchestrator": {"replicas": 3}}, "replicas must be at most 1 with sqlite storage"),
         ({"models": {"search": {"engine": "llamacpp"}}}, "model must be the path of a .gguf file"),
         ({"orchestrator": {"reportMaxTokens": 50_000}}, "reportMaxTokens must be at most half of"),
+        ({"toolServer": {"resources": {"requests": {"cpu": "lots"}}}}, "requests values must be quantities"),
+        ({"models": {"search": {"resources": {"limits": {"memory": "4 GB"}}}}}, "limits values must be quantities"),
         (
             {"models": {"synthesizer": {"contextLength": 8192}}, "orchestrator": {"reportMaxTokens": 5000}},
             "reportMaxTokens must be at most half of",
