@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from localcluster.tools import kubectl
+from localcluster.tools import kubectl, port_forward
 from tests.realnode.conftest import AUTH, QUESTION, STACK
 from tests.support import realnode
 
@@ -76,7 +76,7 @@ def test_the_browser_renders_javascript_under_a_read_only_root_filesystem(kubeco
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     page = f"http://docs.{stack}.svc:8000/rendered.html"
-    with realnode.port_forward(kubeconfig, stack, f"svc/{STACK}-tools", 8904) as url:
+    with port_forward(kubeconfig, stack, f"svc/{STACK}-tools", 8904) as url:
         body = httpx.post(f"{url}/v1/tools/web_visit", json={"url": page}, timeout=90).json()
     assert body.get("source") == "browser", body
     assert "kept in green ink from 1902" in body["result"]  # written by the page's script, seen only by a browser
@@ -92,7 +92,7 @@ def _ask(url: str) -> dict:  # type: ignore[type-arg]
 
 def test_a_run_survives_a_tool_server_pod_being_deleted(kubeconfig: Path, stack: str) -> None:
     victim = realnode.pods_of(kubeconfig, stack, "app.kubernetes.io/component=tools")[0]["metadata"]["name"]
-    with realnode.port_forward(kubeconfig, stack, f"svc/{STACK}-orchestrator", 8900) as url:
+    with port_forward(kubeconfig, stack, f"svc/{STACK}-orchestrator", 8900) as url:
         results: list[dict] = []  # type: ignore[type-arg]
         runs = [threading.Thread(target=lambda: results.append(_ask(url))) for _ in range(4)]
         for run in runs:
@@ -108,7 +108,7 @@ def test_a_rolling_update_of_the_tool_server_loses_no_request(kubeconfig: Path, 
     failures: list[str] = []
     done = threading.Event()
     sent = 0
-    with realnode.port_forward(kubeconfig, stack, f"svc/{STACK}-orchestrator", 8900) as url:
+    with port_forward(kubeconfig, stack, f"svc/{STACK}-orchestrator", 8900) as url:
 
         def load() -> None:
             nonlocal sent

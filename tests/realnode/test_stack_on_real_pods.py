@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from localcluster.tools import kubectl
+from localcluster.tools import kubectl, port_forward
 from tests.realnode.conftest import AUTH, QUESTION, STACK
 from tests.support import realnode
 
@@ -36,7 +36,7 @@ def test_every_pod_runs_on_the_real_node_under_restricted_pod_security(kubeconfi
 
 
 def test_a_question_is_answered_through_the_orchestrator_service(kubeconfig: Path, stack: str) -> None:
-    with realnode.port_forward(kubeconfig, stack, f"svc/{STACK}-orchestrator", 8900) as url:
+    with port_forward(kubeconfig, stack, f"svc/{STACK}-orchestrator", 8900) as url:
         assert httpx.get(f"{url}/v1/research", timeout=30).status_code == 401  # keys are required
         response = httpx.post(
             f"{url}/v1/research", params={"wait": "true"}, json={"question": QUESTION, "mode": "deepresearch"},

@@ -125,10 +125,12 @@ def _llamacpp_container(spec: ModelServerSpec, cache: ModelCacheSpec, config: Re
         "env": _env(spec, cache),
         "ports": [{"name": "http", "containerPort": c.SGLANG_PORT, "protocol": "TCP"}],
         "resources": pods.resources(requested),
-        # Loading a GGUF from local disk takes seconds; 5 minutes covers a slow volume.
+        # Loading a GGUF from local disk takes seconds; 5 minutes covers a slow volume. After that, a socket: the
+        # server answers /v1/models only between generations (it takes the model's lock), and a report can take
+        # minutes on CPUs; a busy server is still ready (requests queue), so it must stay in its Service.
         "startupProbe": pods.http_probe("/v1/models", period=5, timeout=5, failures=60),
-        "readinessProbe": pods.http_probe("/v1/models", period=10, timeout=5, failures=3),
-        "livenessProbe": pods.http_probe("/v1/models", period=20, timeout=10, failures=6),
+        "readinessProbe": pods.tcp_probe(period=10, timeout=5, failures=3),
+        "livenessProbe": pods.tcp_probe(period=20, timeout=10, failures=6),
         "volumeMounts": [{"name": "model-cache", "mountPath": CACHE_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
         "securityContext": pods.container_security_context(),
     }

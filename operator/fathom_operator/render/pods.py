@@ -40,6 +40,15 @@ def http_probe(path: str, *, period: int, timeout: int, failures: int) -> dict[s
     }
 
 
+def tcp_probe(*, period: int, timeout: int, failures: int) -> dict[str, Any]:
+    return {
+        "tcpSocket": {"port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": timeout,
+        "failureThreshold": failures,
+    }
+
+
 def env_value(name: str, value: str | int | float) -> dict[str, Any]:
     return {"name": name, "value": str(value)}
 

@@ -30,7 +30,9 @@ def test_a_llamacpp_role_runs_the_cpu_server_with_its_flags_and_no_gpu() -> None
     assert container["image"] == render_config().llamacpp_image
     assert "nvidia.com/gpu" not in container["resources"].get("limits", {})
     assert not [t for t in pod.get("tolerations", []) if t["key"] == "nvidia.com/gpu"]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/v1/models"
+    assert container["startupProbe"]["httpGet"]["path"] == "/v1/models"  # the model is loaded
+    # Busy generating, the server answers nothing but its socket: it stays ready and alive meanwhile.
+    assert container["readinessProbe"]["tcpSocket"] == container["livenessProbe"]["tcpSocket"] == {"port": "http"}
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     # llama.cpp has no SGLang metrics: no PodMonitor for it.
     monitor = objects[("PodMonitor", "cpu-monitoring")]
