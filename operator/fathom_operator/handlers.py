@@ -68,6 +68,8 @@ def on_stack(*, name: str, namespace: str | None, body: kopf.Body, memo: Any, re
         kopf.warn(body, reason="InvalidSpec", message=str(exc)[:1000])
         raise kopf.PermanentError(str(exc)) from exc
     except KubeError as exc:
+        if exc.status != 409:  # a write conflict is routine; anything else is worth a Warning where users look
+            kopf.warn(body, reason="ApplyFailed", message=str(exc)[:1000])
         raise kopf.TemporaryError(str(exc), delay=_retry_delay(retry, exc)) from exc
     _announce(body, change)
 
@@ -88,9 +90,19 @@ def on_child(
         return
     reconciler: Reconciler = memo.reconciler
     try:
-        reconciler.reconcile(namespace, owner)
+        change = reconciler.reconcile(namespace, owner)
     except (SpecError, KubeError) as exc:
         logger.warning("reconciling stack %s after a child event failed: %s", owner, exc)
+        return
+    _announce_change(reconciler, namespace, owner, change)
+
+
+def _announce_change(reconciler: Reconciler, namespace: str, owner: str, change: Transition) -> None:
+    """Ready and NotReady events, whichever handler saw the transition."""
+    if change.became_ready or change.lost_ready:
+        stack = reconciler.kube.get_or_none(resources.STACKS.item(namespace, owner))
+        if stack is not None:
+            _announce(stack, change)
 
 
 def on_pod(
@@ -106,10 +118,7 @@ def on_pod(
     except KubeError as exc:
         logger.warning("refreshing the status of stack %s failed: %s", owner, exc)
         return
-    if change.became_ready or change.lost_ready:
-        stack = reconciler.kube.get_or_none(resources.STACKS.item(namespace, owner))
-        if stack is not None:
-            _announce(stack, change)
+    _announce_change(reconciler, namespace, owner, change)
 
 
 def login(**kwargs: Any) -> kopf.ConnectionInfo | None:

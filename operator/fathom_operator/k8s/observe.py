@@ -32,26 +32,28 @@ def _selector(stack: StackRef) -> str:
     return ",".join(f"{k}={v}" for k, v in meta.stack_labels(stack).items())
 
 
-def _pod_problems(pods: list[JSON]) -> tuple[str, str]:
-    """The scheduler's complaint about an unplaceable pod, and a container waiting reason, if any."""
-    unschedulable = waiting = ""
+def _pod_problems(pods: list[JSON]) -> tuple[str, str, str]:
+    """The scheduler's complaint about an unplaceable pod, and a container's waiting reason with its message (the
+    missing Secret, the image that cannot be pulled), if any; init containers count too."""
+    unschedulable = waiting = detail = ""
     for pod in pods:
         status = pod.get("status", {})
         for cond in status.get("conditions", []):
             if cond.get("type") == "PodScheduled" and cond.get("reason") == "Unschedulable":
                 unschedulable = unschedulable or cond.get("message", "")
-        for cs in status.get("containerStatuses", []):
-            reason = cs.get("state", {}).get("waiting", {}).get("reason", "")
-            if reason and reason not in ("ContainerCreating", "PodInitializing"):
-                waiting = waiting or reason
-    return unschedulable, waiting
+        for cs in status.get("initContainerStatuses", []) + status.get("containerStatuses", []):
+            state = cs.get("state", {}).get("waiting", {})
+            reason = state.get("reason", "")
+            if reason and reason not in ("ContainerCreating", "PodInitializing") and not waiting:
+                waiting, detail = reason, state.get("message", "")
+    return unschedulable, waiting, detail
 
 
 def build_workload(deployment: JSON, pods: list[JSON]) -> WorkloadObservation:
     spec: dict[str, Any] = deployment.get("spec", {})
     status: dict[str, Any] = deployment.get("status", {})
     generation = deployment["metadata"].get("generation", 0)
-    unschedulable, waiting = _pod_problems(pods)
+    unschedulable, waiting, detail = _pod_problems(pods)
     return WorkloadObservation(
         exists=True,
         desired=spec.get("replicas", 1),
@@ -60,6 +62,7 @@ def build_workload(deployment: JSON, pods: list[JSON]) -> WorkloadObservation:
         and status.get("updatedReplicas", 0) >= spec.get("replicas", 1),
         unschedulable=unschedulable,
         waiting=waiting,
+        waiting_message=detail,
     )
 
 

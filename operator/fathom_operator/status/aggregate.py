@@ -45,7 +45,8 @@ def judge_workload(name: str, obs: WorkloadObservation | None, endpoint: str, gp
         )
         return Verdict(status(f"{summary}; cannot be scheduled: {obs.unschedulable}"), reason)
     if obs.waiting:
-        return Verdict(status(f"{summary}; container waiting: {obs.waiting}"), obs.waiting)
+        detail = f": {obs.waiting_message}" if obs.waiting_message else ""
+        return Verdict(status(f"{summary}; container waiting: {obs.waiting}{detail}"), obs.waiting)
     return Verdict(status(summary), "Progressing")
 
 

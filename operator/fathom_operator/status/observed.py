@@ -15,6 +15,7 @@ class WorkloadObservation:
     up_to_date: bool = False  # status.observedGeneration caught up with metadata.generation
     unschedulable: str = ""  # the scheduler's message for a pod it cannot place
     waiting: str = ""  # a container waiting reason such as ImagePullBackOff or CrashLoopBackOff
+    waiting_message: str = ""  # what the kubelet says about it (the image, the missing Secret)
 
 
 @dataclass(frozen=True)

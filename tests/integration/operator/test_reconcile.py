@@ -253,8 +253,15 @@ def test_a_stack_whose_network_policy_is_refused_is_never_ready(
     stack = eventually(refused, "Ready=False with reason ApplyFailed", timeout=READY_TIMEOUT)
     assert stack["status"]["phase"] == "Degraded"
     assert "networkpolicies" in next(x for x in stack["status"]["conditions"] if x["type"] == "Ready")["message"]
+
+    def event(reason: str) -> bool:
+        found = core.list_namespaced_event(namespace, field_selector=f"involvedObject.name=research,reason={reason}")
+        return bool(found.items)
+
+    eventually(lambda: event("ApplyFailed"), "a Warning event ApplyFailed on the stack")
     core.delete_namespaced_resource_quota("no-policies", namespace)
     _wait_ready(custom, namespace, "research")  # the next attempt applies everything
+    eventually(lambda: event("Ready"), "the Ready event once the stack becomes ready")
 
 
 def test_operator_restart_converges_without_writes(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fathom_operator import constants as c
 from fathom_operator.api.status import Phase, StackStatus
+from fathom_operator.k8s.observe import build_workload
 from fathom_operator.reconcile import parse_spec, transition
 from fathom_operator.render.meta import StackRef
 from fathom_operator.status.aggregate import aggregate
@@ -121,6 +122,16 @@ def test_a_refused_child_keeps_the_stack_from_being_ready() -> None:
     state, reason, message = _condition(status, "Ready")
     assert (state, reason, status.phase) == ("False", "ApplyFailed", Phase.DEGRADED)
     assert "networkpolicies/demo-tools" in message and "invalid cidr" in message
+
+
+def test_a_waiting_container_keeps_the_kubelets_message() -> None:
+    deployment = {"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {"observedGeneration": 1}}
+    waiting = {"reason": "CreateContainerConfigError", "message": 'secret "missing-db" not found'}
+    pod = {"status": {"containerStatuses": [{"state": {"waiting": waiting}}]}}
+    status = _status(ALL_READY | {c.ORCHESTRATOR: build_workload(deployment, [pod])})
+    state, reason, message = _condition(status, "Ready")
+    assert (state, reason) == ("False", "CreateContainerConfigError")
+    assert 'container waiting: CreateContainerConfigError: secret "missing-db" not found' in message
 
 
 def test_merge_patch_nulls_removed_components_and_skips_equal_values() -> None:
