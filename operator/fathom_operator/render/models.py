@@ -197,12 +197,19 @@ def render_model_server(
         "spec": {
             "replicas": spec.replicas,
             "selector": {"matchLabels": meta.selector(stack, role)},
-            # Recreate: a rollout never needs a second set of GPUs while the old pods still hold theirs.
-            "strategy": {"type": "Recreate"},
+            "strategy": model_rollout(spec.replicas),
             "template": template,
         },
     }
     return [deployment, meta.service(stack, role, c.SGLANG_PORT)]
+
+
+def model_rollout(replicas: int) -> dict[str, Any]:
+    """Never a second set of GPUs during a rollout: one replica is replaced (Recreate); several roll one at a time
+    without a surge, so the role keeps serving."""
+    if replicas < 2:
+        return {"type": "Recreate"}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
 
 
 def model_url(stack: StackRef, role: str, spec: ModelServerSpec) -> str:

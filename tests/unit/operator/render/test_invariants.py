@@ -214,3 +214,10 @@ def test_monitoring_objects_only_when_the_api_exists() -> None:
 
 def test_rendering_is_deterministic() -> None:
     assert render() == render()
+
+
+def test_model_roles_roll_without_needing_a_second_set_of_gpus() -> None:
+    one = find(render(), "Deployment", "demo-search")["spec"]["strategy"]
+    several = find(render({"models": {"search": {"replicas": 3}}}), "Deployment", "demo-search")["spec"]["strategy"]
+    assert one == {"type": "Recreate"}
+    assert several == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
