@@ -91,6 +91,10 @@ def build_schema(model: type[Any]) -> Schema:
     return to_structural(raw, raw.get("$defs", {}))
 
 
+def _ready_field(field: str) -> str:
+    return f'.status.conditions[?(@.type=="Ready")].{field}'
+
+
 def build_crd() -> dict[str, Any]:
     """The complete CustomResourceDefinition document."""
     spec_schema = build_schema(DeepResearchStackSpec)
@@ -109,7 +113,7 @@ def build_crd() -> dict[str, Any]:
             "status": status_schema,
         },
     }
-    ready = '.status.conditions[?(@.type=="Ready")].status'
+    ready = _ready_field("status")
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -135,6 +139,9 @@ def build_crd() -> dict[str, Any]:
                         {"name": "Ready", "type": "string", "jsonPath": ready},
                         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
                         {"name": "Endpoint", "type": "string", "jsonPath": ".status.endpoint", "priority": 0},
+                        {"name": "GPUs", "type": "integer", "jsonPath": ".status.gpus", "priority": 1},
+                        {"name": "Reason", "type": "string", "jsonPath": _ready_field("reason"), "priority": 1},
+                        {"name": "Message", "type": "string", "jsonPath": _ready_field("message"), "priority": 1},
                         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
                     ],
                     "schema": {"openAPIV3Schema": root},

@@ -59,3 +59,4 @@ class StackStatus(StatusModel):
     conditions: list[Condition] = Field(default_factory=list, description="Ready, ModelsReady, ToolServerReady, ...")
     components: dict[str, ComponentStatus] = Field(default_factory=dict, description="Per-component readiness.")
     endpoint: str = Field(default="", description="Research API base URL inside the cluster.")
+    gpus: int = Field(default=0, description="GPUs the stack's model servers request, all replicas together.")

@@ -195,7 +195,13 @@ def aggregate(
         conditions=[conditions.set_condition(previous.conditions, cond, now=now) for cond in fresh],
         components={name: v.status for name, v in verdicts.items()},
         endpoint=meta.service_url(stack, c.ORCHESTRATOR, c.ORCHESTRATOR_PORT),
+        gpus=gpus_requested(spec),
     )
+
+
+def gpus_requested(spec: DeepResearchStackSpec) -> int:
+    """GPUs the stack's model servers ask for, every replica counted (what `kubectl get drs -o wide` shows)."""
+    return sum(m.gpu.count * m.replicas for m in spec.models.enabled().values() if m.deployed)
 
 
 def failed_status(message: str, *, generation: int, previous: StackStatus, now: str) -> StackStatus:

@@ -64,7 +64,8 @@ def test_identity_and_printer_columns() -> None:
     )
     version = doc["spec"]["versions"][0]
     assert version["name"] == "v1alpha1" and version["subresources"] == {"status": {}}
-    assert [col["name"] for col in version["additionalPrinterColumns"]] == ["Ready", "Phase", "Endpoint", "Age"]
+    columns = {col["name"]: col.get("priority", 0) for col in version["additionalPrinterColumns"]}
+    assert columns == {"Ready": 0, "Phase": 0, "Endpoint": 0, "GPUs": 1, "Reason": 1, "Message": 1, "Age": 0}
 
 
 def test_defaults_of_sub_objects_are_complete() -> None:

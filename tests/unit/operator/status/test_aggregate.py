@@ -43,6 +43,8 @@ def test_all_components_ready_makes_the_stack_ready() -> None:
     assert status.observed_generation == 3
     assert status.endpoint == "http://demo-orchestrator.ns.svc:8900"
     assert status.components[c.SEARCH].endpoint == "http://demo-search.ns.svc:30000"
+    assert status.gpus == 2  # one per model role (kubectl get drs -o wide)
+    assert _status(ALL_READY, models={"search": {"replicas": 3, "gpu": {"count": 2}}}).gpus == 7
 
 
 def test_gpu_shortage_is_explained() -> None:
