@@ -22,7 +22,9 @@ class Verdict:
     reason: str = ""
 
 
-def judge_workload(name: str, obs: WorkloadObservation | None, endpoint: str, gpu_resource: str = "") -> Verdict:
+def judge_workload(
+    name: str, obs: WorkloadObservation | None, endpoint: str, gpu_resource: str = "", gpus_per_replica: int = 0
+) -> Verdict:
     obs = obs or WorkloadObservation()
 
     def status(message: str = "", ready: bool = False) -> ComponentStatus:
@@ -38,12 +40,13 @@ def judge_workload(name: str, obs: WorkloadObservation | None, endpoint: str, gp
         return Verdict(status(ready=True))
     summary = f"{name}: {obs.ready}/{obs.desired} replicas ready"
     if obs.unschedulable:
-        reason = (
-            "InsufficientGPU"
-            if gpu_resource and f"Insufficient {gpu_resource}" in obs.unschedulable
-            else "Unschedulable"
-        )
-        return Verdict(status(f"{summary}; cannot be scheduled: {obs.unschedulable}"), reason)
+        if gpu_resource and f"Insufficient {gpu_resource}" in obs.unschedulable:
+            need = (
+                f"each replica needs {gpus_per_replica} {gpu_resource} on one node, "
+                f"{gpus_per_replica * obs.desired} for all {obs.desired}; "
+            )
+            return Verdict(status(f"{summary}; cannot be scheduled: {need}{obs.unschedulable}"), "InsufficientGPU")
+        return Verdict(status(f"{summary}; cannot be scheduled: {obs.unschedulable}"), "Unschedulable")
     if obs.waiting:
         detail = f": {obs.waiting_message}" if obs.waiting_message else ""
         return Verdict(status(f"{summary}; container waiting: {obs.waiting}{detail}"), obs.waiting)
@@ -68,7 +71,9 @@ def judge_components(stack: StackRef, spec: DeepResearchStackSpec, observation: 
         if model.engine == "external":
             verdicts[role] = judge_endpoint(role, observation.endpoints.get(role), url)
         else:
-            verdicts[role] = judge_workload(role, observation.workloads.get(role), url, model.gpu.resource_name)
+            verdicts[role] = judge_workload(
+                role, observation.workloads.get(role), url, model.gpu.resource_name, model.gpu.count
+            )
     for component, port in ((c.TOOL_SERVER, c.TOOLSERVER_PORT), (c.ORCHESTRATOR, c.ORCHESTRATOR_PORT)):
         url = meta.service_url(stack, component, port)
         verdicts[component] = judge_workload(component, observation.workloads.get(component), url)

@@ -54,6 +54,7 @@ def test_gpu_shortage_is_explained() -> None:
     ready, reason, text = _condition(status, "ModelsReady")
     assert (ready, reason) == ("False", "InsufficientGPU")
     assert "search: 0/1 replicas ready" in text and "Insufficient nvidia.com/gpu" in text
+    assert "each replica needs 1 nvidia.com/gpu on one node, 1 for all 1" in text
     assert _condition(status, "Ready")[1] == "InsufficientGPU"
     assert status.phase == Phase.DEGRADED
 
