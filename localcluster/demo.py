@@ -50,6 +50,12 @@ def install_operator(kubeconfig: Path, namespace: str, release: str = RELEASE) -
         "--namespace", namespace, "--create-namespace", "--values", values, "--wait", "--timeout", "300s")  # fmt: skip
 
 
+def uninstall_operator(kubeconfig: Path, namespace: str, release: str = RELEASE) -> None:
+    """The chart's cluster-wide objects (RBAC, admission policies) go with the release, not with its namespace."""
+    run(bin_dir() / "helm", "--kubeconfig", kubeconfig, "uninstall", release, "--namespace", namespace,
+        "--ignore-not-found", "--wait", check=False)  # fmt: skip
+
+
 def deploy(kubeconfig: Path, namespace: str = NAMESPACE, release: str = RELEASE) -> None:
     """Namespace (Pod Security "restricted"), operator, stack; returns when the stack is Ready."""
     labels = {"pod-security.kubernetes.io/enforce": "restricted"}

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
+
+from fathom_runtime.common import logging as jsonlog
 
 
 def run(args: argparse.Namespace) -> int:
     from fathom_operator import main
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    jsonlog.configure(args.log_level)  # one log format across the product, at the level asked for
     if args.kubeconfig:  # Kopf logs in through the kubernetes package's defaults, which read this variable
         os.environ["KUBECONFIG"] = args.kubeconfig
     try:

@@ -45,6 +45,7 @@ def rn_namespace(kubeconfig: Path, real_node: str, node_images: None) -> Iterato
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
     kubectl(kubeconfig, "apply", "-f", "-", stdin=json.dumps(namespace))
     yield name
+    demo.uninstall_operator(kubeconfig, name)
     # Waited for: the next module needs the CPU its pods requested.
     kubectl(kubeconfig, "delete", "namespace", name, "--timeout=180s", check=False)
 

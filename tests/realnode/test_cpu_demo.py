@@ -26,6 +26,7 @@ def cpu_stack(kubeconfig: Path, real_node: str, node_images: None) -> Iterator[s
     namespace = f"rn-cpu-{uuid.uuid4().hex[:6]}"
     demo.deploy(kubeconfig, namespace=namespace, release="fathom-cpu")
     yield namespace
+    demo.uninstall_operator(kubeconfig, namespace, release="fathom-cpu")
     kubectl(kubeconfig, "delete", "namespace", namespace, "--timeout=180s", check=False)
 
 
