@@ -59,8 +59,9 @@ def build_action_grammar(tools: tuple[Tool, ...] = AGENT_TOOLS, *, allow_answer:
 
 def build_citation_grammar(urls: Sequence[str]) -> str | None:
     """GBNF for a report whose every `[` opens a citation of one of `urls` (the pages the agent saw), so that no
-    invented URL can be cited; None without URLs."""
+    invented URL can be cited; None without URLs. The report opens with a heading, as the synthesis prompt's layout
+    asks (`# Executive Summary`): a small model after a long plan otherwise sometimes ends at once, with nothing."""
     if not urls:
         return None
     choices = " | ".join(_literal(url) for url in dict.fromkeys(urls))
-    return f'root ::= ( [^[] | citation )+\ncitation ::= "[" ( {choices} ) "]"\n'
+    return f'root ::= [ \\t\\n]* "#" ( [^[] | citation )+\ncitation ::= "[" ( {choices} ) "]"\n'

@@ -29,7 +29,9 @@ SEARCH_REPLIES = [
 ]
 EXTRACTION = 'Rational: the page dates the opening.\nEvidence:\n- "opened to astronomers in 1931"\nSummary: 1931.'
 REPORT = "<think>S1: opening.</think># Executive Summary\n- The observatory opened in 1931. [{url}]"
-API_KEY = auth.new_token()
+# Fixed, not random: test modules import this file again under another name than pytest's conftest, and every copy
+# must agree with the Secret the fixture created.
+API_KEY = "fathom_realnode-tests-" + "k" * 43
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 

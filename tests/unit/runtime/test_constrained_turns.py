@@ -86,5 +86,10 @@ async def test_a_constrained_report_is_planned_freely_then_cites_only_seen_urls(
     assert (result.plan, result.report) == ("S1: a", "# Executive Summary\n- A. [http://docs.example:8000/a.html]")
 
 
+def test_a_constrained_report_must_open_with_a_heading() -> None:
+    grammar = build_citation_grammar(["http://a.example/x"]) or ""
+    assert grammar.startswith('root ::= [ \\t\\n]* "#" ')  # never an empty report
+
+
 def test_no_seen_urls_means_no_citation_grammar() -> None:
     assert build_citation_grammar([]) is None
