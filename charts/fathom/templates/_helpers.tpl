@@ -7,6 +7,7 @@
 {{- end -}}
 
 {{- define "fathom.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 app.kubernetes.io/name: fathom-operator
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: operator
@@ -53,4 +54,14 @@ system:serviceaccount:{{ .Release.Namespace }}:{{ include "fathom.fullname" . }}
   apiVersions: ["*"]
   operations: [CREATE, UPDATE, DELETE]
   resources: [servicemonitors, podmonitors, prometheusrules]
+{{- end -}}
+
+{{- /* Configurations that install but cannot work: refused with the reason. */ -}}
+{{- define "fathom.checks" -}}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.peering.enabled) -}}
+{{- fail "replicas > 1 needs peering.enabled=true: without leader election every replica would reconcile every stack" -}}
+{{- end -}}
+{{- if and .Values.exampleStack.enabled .Values.watchNamespaces (not (has .Release.Namespace .Values.watchNamespaces)) -}}
+{{- fail (printf "exampleStack is created in %s, which watchNamespaces does not include: no operator would reconcile it" .Release.Namespace) -}}
+{{- end -}}
 {{- end -}}
