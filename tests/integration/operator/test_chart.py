@@ -34,6 +34,13 @@ def test_the_chart_lints_strictly_and_refuses_typos_and_footguns() -> None:
     assert "which watchNamespaces does not include" in unwatched.stderr
 
 
+def test_the_service_monitor_is_rendered_only_where_its_api_exists() -> None:
+    wanted = ("--set", "metrics.serviceMonitor.enabled=true")
+    assert "kind: ServiceMonitor" not in _helm("template", "x", str(CHART), *wanted).stdout
+    served = _helm("template", "x", str(CHART), *wanted, "--api-versions", "monitoring.coreos.com/v1/ServiceMonitor")
+    assert "kind: ServiceMonitor" in served.stdout
+
+
 def test_the_plain_manifests_do_not_claim_helm() -> None:
     text = (REPO / "deploy" / "install.yaml").read_text()
     assert "managed-by: Helm" not in text and "helm.sh/chart" not in text
