@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from fathom_runtime.common.build_info import register_build_info
+
 
 class RunMetrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
+        register_build_info("orchestrator", r)
         self.runs = Counter(
             "fathom_research_runs_total", "Finished runs by mode and outcome.", ["mode", "outcome"], registry=r
         )

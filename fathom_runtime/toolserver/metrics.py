@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from fathom_runtime.common.build_info import register_build_info
+
 
 class ToolMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        register_build_info("toolserver", self.registry)
         self.requests = Counter(
             "fathom_tool_requests_total", "Tool calls by tool and outcome.", ["tool", "outcome"], registry=self.registry
         )

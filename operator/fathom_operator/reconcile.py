@@ -122,6 +122,7 @@ class Reconciler:
         with self._lock(namespace, name):
             body = self.kube.get_or_none(resources.STACKS.item(namespace, name))
             if body is None or body["metadata"].get("deletionTimestamp"):
+                metrics.forget_stack(namespace, name)
                 return Transition()
             stack = stack_ref(body)
             try:
@@ -218,12 +219,13 @@ class Reconciler:
         self._write_status(body, status)
 
     def _write_status(self, body: JSON, status: StackStatus) -> None:
+        md = body["metadata"]
+        metrics.record_conditions(md["namespace"], md["name"], {x.type: x.status == "True" for x in status.conditions})
         old = body.get("status") or {}
         new = status.model_dump(by_alias=True, mode="json")
         patch = merge_patch(old, new)
         if not patch:
             return
-        md = body["metadata"]
         metrics.WRITES.labels("patch-status", c.KIND).inc()
         self.kube.request(
             "PATCH",

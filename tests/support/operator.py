@@ -65,9 +65,12 @@ class OperatorProcess:
         self.stop(signal.SIGKILL)
         self.start()
 
+    def metrics_text(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+
     def metric(self, name: str, labels: str = "") -> float:
         """Sum of a metric's samples whose label set contains `labels` (e.g. 'result="ok"')."""
-        text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+        text = self.metrics_text()
         total = 0.0
         for match in re.finditer(rf"^{re.escape(name)}(\{{[^}}]*\}})? (\S+)$", text, re.MULTILINE):
             if labels in (match.group(1) or ""):

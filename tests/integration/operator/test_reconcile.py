@@ -198,9 +198,13 @@ def test_a_child_deleted_by_hand_comes_back_and_deleting_the_stack_removes_all(
 
     eventually(recreated, "the deleted Deployment and Service to be recreated")
     _wait_ready(custom, namespace, "research")
+    ready = f'namespace="{namespace}",stack="research"'
+    eventually(lambda: operator.metric("fathom_stack_ready", f'condition="Ready",{ready}') == 1, "fathom_stack_ready 1")
+    assert operator.metric("fathom_build_info", 'component="operator"') == 1
 
     custom.delete_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, "research")
     eventually(lambda: not stacks.children(kube, namespace, "research"), "garbage collection of every child")
+    eventually(lambda: f"fathom_stack_ready{{{ready}" not in operator.metrics_text(), "the stack's series to go")
 
 
 def test_fields_added_to_children_by_hand_are_removed(

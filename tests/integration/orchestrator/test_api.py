@@ -137,5 +137,6 @@ def test_metrics_count_runs_tools_and_tokens(stack: Factory) -> None:
     assert 'fathom_tool_calls_total{outcome="ok",tool="search_urls"} 1.0' in text
     assert 'fathom_model_tokens_total{kind="prompt",role="search"}' in text
     assert "fathom_research_queue_depth 0.0" in text
+    assert 'fathom_build_info{component="orchestrator",python="' in text
     ready = client.get("/readyz").json()
     assert ready["checks"]["database"] == "ok" and ready["checks"]["toolserver[0]"] == "ok"

@@ -136,6 +136,7 @@ def test_metrics_and_readiness(docs_tools, docs_site: Site) -> None:
     text = docs_tools.get("/metrics").text
     assert re.search(r'fathom_tool_requests_total\{outcome="ok",tool="search_urls"\} 1\.0', text)
     assert re.search(r'fathom_tool_requests_total\{outcome="egress_refused",tool="web_visit"\} 1\.0', text)
+    assert 'fathom_build_info{component="toolserver",python="' in text
     assert re.search(r"fathom_egress_blocked_total 1\.0", text)
     assert re.search(r'fathom_cache_requests_total\{kind="search",result="miss"\} 1\.0', text)
     ready = docs_tools.get("/readyz")
