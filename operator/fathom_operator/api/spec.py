@@ -16,6 +16,13 @@ from fathom_operator.api import rules
 from fathom_operator.api.rules import Rule
 
 IntOrString = Annotated[int | str, Field(json_schema_extra={"x-kubernetes-int-or-string": True})]
+# A Kubernetes object passed through as written (affinity, a topology spread constraint): the API server validates
+# it where it lands, in the pod template.
+KubeObject = Annotated[
+    dict[str, Any],
+    Field(description="As in a Pod spec.", json_schema_extra={"x-kubernetes-preserve-unknown-fields": True}),
+]
+_K8S_NAME = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
 Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?([EPTGMK]i?|[mkMGTPE]|e[0-9]+)?$")]
 Engine = Literal["sglang", "llamacpp", "external"]
 SearchProvider = Literal["serper", "searxng", "local"]
@@ -175,10 +182,33 @@ _MODEL_RULES = (_EXTERNAL_NEEDS_ENDPOINT, _ENDPOINT_NOT_METADATA, _TP_FITS_GPUS,
 
 
 class PlacementSpec(SpecModel):
-    """Where a component's pods may run."""
+    """Where and how a component's pods run: scheduling, images, and pod metadata."""
 
     node_selector: dict[str, str] = Field(default_factory=dict, description="Node labels the pods must match.")
     tolerations: list[Toleration] = Field(default_factory=list, description="Tolerations of the pods.")
+    affinity: KubeObject | None = Field(
+        default=None, description="Pod affinity as in a Pod spec; replaces the default (CPU pods avoid GPU nodes)."
+    )
+    topology_spread_constraints: list[KubeObject] = Field(
+        default_factory=list, max_length=8, description="topologySpreadConstraints as in a Pod spec."
+    )
+    priority_class_name: str | None = Field(
+        default=None, pattern=_K8S_NAME, max_length=253, description="PriorityClass of the pods."
+    )
+    runtime_class_name: str | None = Field(
+        default=None, pattern=_K8S_NAME, max_length=253, description="RuntimeClass of the pods (e.g. nvidia)."
+    )
+    image_pull_secrets: list[Annotated[str, Field(pattern=_K8S_NAME, max_length=253)]] = Field(
+        default_factory=list, max_length=8, description="Names of Secrets for pulling the images."
+    )
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
+        default=None, description="imagePullPolicy of every container; empty: Kubernetes' default for the tag."
+    )
+    pod_annotations: dict[str, str] = Field(default_factory=dict, description="Extra annotations on the pods.")
+    pod_labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra labels on the pods (the app.kubernetes.io/ labels the operator selects by stay its own).",
+    )
 
 
 class ModelServerSpec(PlacementSpec):

@@ -86,8 +86,7 @@ def render_corpus_site(
         [container],
         [pods.empty_dir("tmp", size_limit="64Mi")],
         service_account=runtime_service_account,
-        node_selector=placement.node_selector,
-        tolerations=pods.tolerations(placement),
+        placement=placement,
         affinity=pods.avoid_gpu_nodes(),
     )
     deployment = {

@@ -186,8 +186,8 @@ def render_model_server(
         [container],
         _volumes(stack, cache),
         service_account=meta.child_name(stack, c.RUNTIME),
-        node_selector=spec.node_selector,
-        tolerations=_tolerations(spec),
+        placement=spec,
+        all_tolerations=_tolerations(spec),
         termination_grace_seconds=60,
     )
     deployment: Manifest = {

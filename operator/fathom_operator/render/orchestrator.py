@@ -110,8 +110,7 @@ def render_orchestrator(stack: StackRef, spec: DeepResearchStackSpec, config: Re
         [container],
         volumes,
         service_account=meta.child_name(stack, c.RUNTIME),
-        node_selector=orch.node_selector,
-        tolerations=pods.tolerations(orch),
+        placement=orch,
         affinity=pods.avoid_gpu_nodes(),
         # Research runs in flight are marked failed on restart; give them time to finish or be recorded.
         termination_grace_seconds=60,

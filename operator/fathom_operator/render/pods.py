@@ -80,13 +80,19 @@ def pod_template(
     volumes: list[dict[str, Any]],
     *,
     service_account: str,
+    placement: PlacementSpec,
     annotations: dict[str, str] | None = None,
-    node_selector: dict[str, str] | None = None,
-    tolerations: list[dict[str, Any]] | None = None,
+    all_tolerations: list[dict[str, Any]] | None = None,
     affinity: dict[str, Any] | None = None,
     init_containers: list[Manifest] | None = None,
     termination_grace_seconds: int = 30,
 ) -> Manifest:
+    """A pod template with the operator's security settings and the component's placement. `all_tolerations`
+    replaces the placement's (model pods add the GPU one); `affinity` is the operator's default, which the spec's
+    affinity replaces."""
+    if placement.image_pull_policy:
+        for container in [*containers, *(init_containers or [])]:
+            container["imagePullPolicy"] = placement.image_pull_policy
     spec: dict[str, Any] = {
         "serviceAccountName": service_account,
         "automountServiceAccountToken": False,
@@ -98,15 +104,23 @@ def pod_template(
     }
     if init_containers:
         spec["initContainers"] = init_containers
-    if node_selector:
-        spec["nodeSelector"] = dict(node_selector)
-    if tolerations:
-        spec["tolerations"] = tolerations
-    if affinity:
-        spec["affinity"] = affinity
-    metadata: dict[str, Any] = {"labels": labels}
-    if annotations:
-        metadata["annotations"] = annotations
+    if placement.node_selector:
+        spec["nodeSelector"] = dict(placement.node_selector)
+    pod_tolerations = all_tolerations if all_tolerations is not None else tolerations(placement)
+    if pod_tolerations:
+        spec["tolerations"] = pod_tolerations
+    if placement.affinity or affinity:
+        spec["affinity"] = dict(placement.affinity or affinity or {})
+    optional = {
+        "topologySpreadConstraints": [dict(t) for t in placement.topology_spread_constraints],
+        "priorityClassName": placement.priority_class_name,
+        "runtimeClassName": placement.runtime_class_name,
+        "imagePullSecrets": [{"name": name} for name in placement.image_pull_secrets],
+    }
+    spec |= {key: value for key, value in optional.items() if value}
+    metadata: dict[str, Any] = {"labels": dict(placement.pod_labels) | labels}  # ours win: selectors rely on them
+    if annotations or placement.pod_annotations:
+        metadata["annotations"] = dict(placement.pod_annotations) | (annotations or {})
     return {"metadata": metadata, "spec": spec}
 
 

@@ -103,8 +103,7 @@ def render_toolserver(stack: StackRef, spec: DeepResearchStackSpec, config: Rend
         [container],
         volumes,
         service_account=meta.child_name(stack, c.RUNTIME),
-        node_selector=tools.node_selector,
-        tolerations=pods.tolerations(tools),
+        placement=tools,
         affinity=pods.avoid_gpu_nodes(),
         init_containers=files.init_containers,
         # Changing the ConfigMap alone would not restart pods; the hash in the template does.

@@ -221,3 +221,31 @@ def test_model_roles_roll_without_needing_a_second_set_of_gpus() -> None:
     several = find(render({"models": {"search": {"replicas": 3}}}), "Deployment", "demo-search")["spec"]["strategy"]
     assert one == {"type": "Recreate"}
     assert several == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+
+
+def test_every_component_takes_the_pod_fields_real_clusters_need() -> None:
+    placement = {
+        "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["research"]}]}]}}},
+        "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway"}],
+        "priorityClassName": "research-high",
+        "runtimeClassName": "nvidia",
+        "imagePullSecrets": ["registry"],
+        "imagePullPolicy": "Always",
+        "podAnnotations": {"team": "research"},
+        "podLabels": {"cost-center": "42", "app.kubernetes.io/component": "hijack"},
+    }  # fmt: skip
+    corpus = {"image": "docs:1", "serve": True}
+    objects = render({"models": {"search": placement, "synthesizer": placement}, "orchestrator": placement,
+                      "toolServer": {**placement, "search": {"provider": "local", "corpus": corpus}}})  # fmt: skip
+    for name in ("demo-search", "demo-synthesizer", "demo-tools", "demo-orchestrator", "demo-corpus"):
+        template = find(objects, "Deployment", name)["spec"]["template"]
+        pod = template["spec"]
+        assert pod["affinity"] == placement["affinity"], name
+        assert pod["topologySpreadConstraints"] == placement["topologySpreadConstraints"], name
+        assert (pod["priorityClassName"], pod["runtimeClassName"]) == ("research-high", "nvidia"), name
+        assert pod["imagePullSecrets"] == [{"name": "registry"}], name
+        assert {c["imagePullPolicy"] for c in pod["containers"] + pod.get("initContainers", [])} == {"Always"}, name
+        assert template["metadata"]["annotations"]["team"] == "research", name
+        labels = template["metadata"]["labels"]
+        assert labels["cost-center"] == "42" and labels["app.kubernetes.io/component"] != "hijack", name
