@@ -207,6 +207,24 @@ def test_a_child_deleted_by_hand_comes_back_and_deleting_the_stack_removes_all(
     eventually(lambda: f"fathom_stack_ready{{{ready}" not in operator.metrics_text(), "the stack's series to go")
 
 
+def test_pod_fields_reach_the_pods_and_the_stack_still_becomes_ready(
+    operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    spread = [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+               "labelSelector": {"matchLabels": {"app.kubernetes.io/component": "tools"}}}]  # fmt: skip
+    fields = {"topologySpreadConstraints": spread, "imagePullSecrets": ["registry"], "podLabels": {"team": "r"},
+              "podAnnotations": {"owner": "research"}, "imagePullPolicy": "IfNotPresent"}  # fmt: skip
+    body = stacks.example("01-minimal.yaml")
+    body["spec"]["toolServer"] |= fields
+    stacks.create(custom, namespace, body)
+    _wait_ready(custom, namespace, "research")
+    pods = client.CoreV1Api(kube).list_namespaced_pod(namespace, label_selector="app.kubernetes.io/component=tools")
+    pod = pods.items[0]
+    assert pod.metadata.labels["team"] == "r" and pod.metadata.annotations["owner"] == "research"
+    assert pod.spec.image_pull_secrets[0].name == "registry"
+    assert pod.spec.topology_spread_constraints[0].topology_key == "kubernetes.io/hostname"
+
+
 def test_fields_added_to_children_by_hand_are_removed(
     operator: OperatorProcess, kube: client.ApiClient, custom: client.CustomObjectsApi, namespace: str
 ) -> None:
