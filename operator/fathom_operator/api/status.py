@@ -23,6 +23,7 @@ class ConditionType(StrEnum):
     ORCHESTRATOR_READY = "OrchestratorReady"
     MONITORING_READY = "MonitoringReady"
     API_PROTECTED = "APIProtected"
+    PROGRESSING = "Progressing"
     SPEC_VALID = "SpecValid"
 
 

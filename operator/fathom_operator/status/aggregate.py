@@ -38,6 +38,9 @@ def judge_workload(
         return Verdict(status(f"{name}: scaled to 0 replicas"), "ScaledToZero")
     if obs.ready >= obs.desired and obs.up_to_date:
         return Verdict(status(ready=True))
+    # At most one replica short, the component still serves (a rollout, a scale-up): it counts as ready, and the
+    # stack's Progressing condition says what is still under way.
+    serving = obs.ready >= max(1, obs.desired - 1)
     summary = f"{name}: {obs.ready}/{obs.desired} replicas ready"
     if obs.unschedulable:
         if gpu_resource and f"Insufficient {gpu_resource}" in obs.unschedulable:
@@ -45,12 +48,14 @@ def judge_workload(
                 f"each replica needs {gpus_per_replica} {gpu_resource} on one node, "
                 f"{gpus_per_replica * obs.desired} for all {obs.desired}; "
             )
-            return Verdict(status(f"{summary}; cannot be scheduled: {need}{obs.unschedulable}"), "InsufficientGPU")
-        return Verdict(status(f"{summary}; cannot be scheduled: {obs.unschedulable}"), "Unschedulable")
+            message = f"{summary}; cannot be scheduled: {need}{obs.unschedulable}"
+            return Verdict(status(message, ready=serving), "InsufficientGPU")
+        return Verdict(status(f"{summary}; cannot be scheduled: {obs.unschedulable}", ready=serving), "Unschedulable")
     if obs.waiting:
         detail = f": {obs.waiting_message}" if obs.waiting_message else ""
-        return Verdict(status(f"{summary}; container waiting: {obs.waiting}{detail}"), obs.waiting)
-    return Verdict(status(summary), "Progressing")
+        message = f"{summary}; container waiting: {obs.waiting}{detail}"
+        return Verdict(status(message, ready=serving), obs.waiting)
+    return Verdict(status(summary, ready=serving), "Progressing")
 
 
 def judge_endpoint(name: str, obs: EndpointObservation | None, url: str) -> Verdict:
@@ -133,27 +138,33 @@ def _api_condition(spec: DeepResearchStackSpec, generation: int) -> Condition:
     )
 
 
-BLOCKING_REASONS = {
-    "InsufficientGPU",
-    "Unschedulable",
-    "EndpointUnreachable",
-    "ImagePullBackOff",
-    "ErrImagePull",
-    "CrashLoopBackOff",
-    "CreateContainerConfigError",
-}
-
-
 def _phase(verdicts: dict[str, Verdict], ready: bool, previous: StackStatus) -> Phase:
+    """Degraded only for a stack that has been Ready: one that never was is Pending (nothing runs yet, or it cannot
+    be scheduled) or Progressing."""
     if ready:
         return Phase.READY
-    if any(v.reason in BLOCKING_REASONS for v in verdicts.values()):
-        return Phase.DEGRADED
     if previous.phase in (Phase.READY, Phase.DEGRADED):
         return Phase.DEGRADED
     if any(v.status.ready_replicas or v.status.ready for v in verdicts.values()):
         return Phase.PROGRESSING
-    return Phase.PENDING if all(v.reason == "Creating" for v in verdicts.values()) else Phase.PROGRESSING
+    waiting = {"Creating", "InsufficientGPU", "Unschedulable", "Probing"}
+    return Phase.PENDING if all(v.reason in waiting for v in verdicts.values() if v.reason) else Phase.PROGRESSING
+
+
+def _progress_condition(verdicts: dict[str, Verdict], generation: int) -> Condition:
+    """Whether a rollout or a scale-up is under way among components that otherwise serve."""
+    moving = [v for v in verdicts.values() if v.status.ready and v.reason]
+    if not moving:
+        return Condition(
+            type=ConditionType.PROGRESSING, status="False", reason="Stable", observed_generation=generation
+        )
+    return Condition(
+        type=ConditionType.PROGRESSING,
+        status="True",
+        reason=moving[0].reason,
+        message="; ".join(v.status.message for v in moving),
+        observed_generation=generation,
+    )
 
 
 def aggregate(
@@ -191,6 +202,7 @@ def aggregate(
     fresh = [
         overall,
         *groups,
+        _progress_condition(verdicts, generation),
         _monitoring_condition(spec, observation.monitoring_available, generation),
         _api_condition(spec, generation),
     ]

@@ -56,7 +56,22 @@ def test_gpu_shortage_is_explained() -> None:
     assert "search: 0/1 replicas ready" in text and "Insufficient nvidia.com/gpu" in text
     assert "each replica needs 1 nvidia.com/gpu on one node, 1 for all 1" in text
     assert _condition(status, "Ready")[1] == "InsufficientGPU"
-    assert status.phase == Phase.DEGRADED
+    assert status.phase == Phase.PROGRESSING  # never Ready yet: not Degraded
+    assert _status(workloads, previous=StackStatus(phase=Phase.READY)).phase == Phase.DEGRADED
+
+
+def test_a_scale_up_or_a_rollout_keeps_the_stack_ready_and_says_it_is_progressing() -> None:
+    scaling = WorkloadObservation(exists=True, desired=2, ready=1, up_to_date=True)
+    rolling = WorkloadObservation(exists=True, desired=2, ready=2, up_to_date=False)
+    for search in (scaling, rolling):
+        status = _status(ALL_READY | {c.SEARCH: search}, previous=StackStatus(phase=Phase.READY))
+        assert _condition(status, "Ready")[:2] == ("True", "AllComponentsReady")
+        state, reason, message = _condition(status, "Progressing")
+        assert (state, reason) == ("True", "Progressing") and "search: " in message
+        assert status.phase == Phase.READY
+    assert _condition(_status(ALL_READY), "Progressing")[:2] == ("False", "Stable")
+    outage = WorkloadObservation(exists=True, desired=1, ready=0, up_to_date=False)  # Recreate: a real gap
+    assert _condition(_status(ALL_READY | {c.SEARCH: outage}), "Ready")[0] == "False"
 
 
 def test_fresh_stack_is_pending_then_progressing() -> None:
