@@ -658,6 +658,14 @@ class MonitoringSpec(SpecModel):
     )
     pod_monitor: ScrapeSpec = Field(default_factory=ScrapeSpec, description="PodMonitor for SGLang /metrics.")
     prometheus_rule: RuleSpec = Field(default_factory=RuleSpec, description="PrometheusRule with alerts.")
+    scrapers: list[ClientPeer] = Field(
+        default_factory=lambda: [
+            ClientPeer(namespace_selector={}, pod_selector={"app.kubernetes.io/name": "prometheus"})
+        ],
+        max_length=8,
+        description="The pods that scrape /metrics (every NetworkPolicy of the stack admits them); default: pods "
+        "labelled app.kubernetes.io/name=prometheus in any namespace, as the Prometheus Operator labels them.",
+    )
 
 
 _DEFAULT_SYNTHESIZER_CONTEXT = SynthesizerModelSpec.model_fields["context_length"].default

@@ -24,11 +24,6 @@ ALWAYS_EXCEPT = {"100.64.0.0/10": ["100.100.100.200/32"]}
 # What `egress.allowPrivateNetworks` opens: RFC 1918, CGNAT and unique-local IPv6. Link-local (cloud metadata)
 # and loopback stay refused whatever the spec says.
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
-# Prometheus Operator labels its pods like this; scraping /metrics needs to get through.
-PROMETHEUS_PEER = {
-    "namespaceSelector": {},
-    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
-}
 
 
 def in_cluster_peer(url: str, namespace: str) -> tuple[str, str, int] | None:
@@ -69,7 +64,14 @@ def _peer(stack: StackRef, component: str) -> dict[str, Any]:
     return {"podSelector": {"matchLabels": meta.selector(stack, component)}}
 
 
-def _ingress_policy(stack: StackRef, component: str, port: int, clients: list[str]) -> Manifest:
+def _scrapers(spec: DeepResearchStackSpec) -> list[dict[str, Any]]:
+    """Who scrapes /metrics (monitoring.scrapers): every policy admits them."""
+    return [_client_peer(peer) for peer in spec.monitoring.scrapers]
+
+
+def _ingress_policy(
+    stack: StackRef, spec: DeepResearchStackSpec, component: str, port: int, clients: list[str]
+) -> Manifest:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -79,7 +81,7 @@ def _ingress_policy(stack: StackRef, component: str, port: int, clients: list[st
             "policyTypes": ["Ingress"],
             "ingress": [
                 {
-                    "from": [_peer(stack, client) for client in clients] + [PROMETHEUS_PEER],
+                    "from": [_peer(stack, client) for client in clients] + _scrapers(spec),
                     "ports": [{"protocol": "TCP", "port": port}],
                 }
             ],
@@ -96,14 +98,14 @@ def _client_peer(peer: ClientPeer) -> dict[str, Any]:
 
 def _orchestrator_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest:
     """The research API: reachable from the pods the spec allows (default: the stack's namespace) and Prometheus."""
-    policy = _ingress_policy(stack, c.ORCHESTRATOR, c.ORCHESTRATOR_PORT, [])
+    policy = _ingress_policy(stack, spec, c.ORCHESTRATOR, c.ORCHESTRATOR_PORT, [])
     peers = [_client_peer(p) for p in spec.orchestrator.allow_from] or [{"podSelector": {}}]
-    policy["spec"]["ingress"][0]["from"] = [*peers, PROMETHEUS_PEER]
+    policy["spec"]["ingress"][0]["from"] = [*peers, *_scrapers(spec)]
     return policy
 
 
 def _toolserver_policy(stack: StackRef, spec: DeepResearchStackSpec) -> Manifest:
-    policy = _ingress_policy(stack, c.TOOL_SERVER, c.TOOLSERVER_PORT, [c.ORCHESTRATOR])
+    policy = _ingress_policy(stack, spec, c.TOOL_SERVER, c.TOOLSERVER_PORT, [c.ORCHESTRATOR])
     dns = {
         "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
@@ -153,5 +155,5 @@ def render_network_policies(stack: StackRef, spec: DeepResearchStackSpec) -> lis
         clients = [c.ORCHESTRATOR] if role != c.QUERY_LLM else []
         if role == extractor:
             clients.append(c.TOOL_SERVER)
-        policies.append(_ingress_policy(stack, role, c.SGLANG_PORT, clients))
+        policies.append(_ingress_policy(stack, spec, role, c.SGLANG_PORT, clients))
     return [*policies, _toolserver_policy(stack, spec), _orchestrator_policy(stack, spec)]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from tests.unit.operator.render.factories import find, render
 
-PROMETHEUS = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+PROMETHEUS = {
+    "namespaceSelector": {"matchLabels": {}},  # every namespace
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
 
 
 def _ingress(objects: list) -> list:  # type: ignore[type-arg]
@@ -42,3 +45,15 @@ def test_api_keys_come_from_the_named_secret_as_a_read_only_file() -> None:
     # Without a Secret there is no key file and the API is open (the status says so).
     plain = find(render(), "Deployment", "demo-orchestrator")["spec"]["template"]["spec"]["containers"][0]
     assert "FATHOM_API_KEYS_FILE" not in {e["name"] for e in plain["env"]}
+
+
+def test_the_scrapers_are_configurable_and_admitted_by_every_policy() -> None:
+    scrapers = [{"namespaceSelector": {"name": "monitoring"}, "podSelector": {"app": "vmagent"}}]
+    objects = render({"monitoring": {"scrapers": scrapers}})
+    expected = {
+        "podSelector": {"matchLabels": {"app": "vmagent"}},
+        "namespaceSelector": {"matchLabels": {"name": "monitoring"}},
+    }
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    assert policies and all(expected in p["spec"]["ingress"][0]["from"] for p in policies)
+    assert all(PROMETHEUS not in p["spec"]["ingress"][0]["from"] for p in policies)
