@@ -88,7 +88,8 @@ def test_a_stack_answers_a_question(
                 "synthesizer": {"engine": "external", "endpoint": model},
             },
             "toolServer": {
-                "search": {"provider": "local", "corpus": {"configMap": "e2e-corpus"}},
+                # A JSONL corpus carries its own URLs: no baseUrl.
+                "search": {"provider": "local", "corpus": {"configMap": "e2e-corpus", "path": "/corpus.jsonl"}},
                 "egress": {"allowHosts": ["127.0.0.1"]},
                 "replicas": 1,
             },
@@ -106,7 +107,8 @@ def test_a_stack_answers_a_question(
         tools_port, orchestrator_port = free_port(), free_port()
         tools = _container(kube, namespace, "e2e-tools")
         config = client.CoreV1Api(kube).read_namespaced_config_map("e2e-tools", namespace).data
-        assert config["FATHOM_LOCAL_CORPUS"] == "/corpus"  # the ConfigMap's mount in the pod; here, the file itself
+        # The file inside the ConfigMap's mount in the pod; here, the file itself.
+        assert config["FATHOM_LOCAL_CORPUS"] == "/corpus/corpus.jsonl"
         tools_env = dict(config) | {"FATHOM_JINA_ENABLED": "false", "FATHOM_LOCAL_CORPUS": str(corpus)}
         orchestrator = _container(kube, namespace, "e2e-orchestrator")
         in_cluster_tools = f"http://e2e-tools.{namespace}.svc:8904"

@@ -394,7 +394,8 @@ class CorpusSpec(SpecModel):
     path: str = Field(
         default="/",
         pattern=r"^/",
-        description="Directory (or JSONL file) of the corpus inside the image or the PVC; ignored for a ConfigMap.",
+        description="Directory (or JSONL file) of the corpus inside the image or the PVC; for a ConfigMap, one of its "
+        "keys (a JSONL file), or / for all its keys as files of a directory.",
     )
     base_url: str | None = Field(
         default=None,

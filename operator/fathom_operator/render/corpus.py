@@ -39,9 +39,9 @@ def render_corpus(stack: StackRef, corpus: CorpusSpec | None) -> CorpusMount:
     mount = {"name": "corpus", "mountPath": MOUNT, "readOnly": True}
     inner = corpus.path.strip("/")
     init: list[dict[str, Any]] = []
-    if corpus.config_map:
+    if corpus.config_map:  # `path` is then a key of the ConfigMap (a JSONL file), or the whole map as a directory
         volume: dict[str, Any] = {"name": "corpus", "configMap": {"name": corpus.config_map}}
-        location = MOUNT
+        location = posixpath.join(MOUNT, inner) if inner else MOUNT
     elif corpus.pvc:
         volume = {"name": "corpus", "persistentVolumeClaim": {"claimName": corpus.pvc, "readOnly": True}}
         location = posixpath.join(MOUNT, inner) if inner else MOUNT
