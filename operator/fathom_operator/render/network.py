@@ -89,10 +89,16 @@ def _ingress_policy(
     }
 
 
+def _selector(labels: dict[str, str]) -> dict[str, Any]:
+    # `{}` selects everything; an empty matchLabels would mean the same but the API server drops it, and an
+    # object that never reads back as applied is rewritten by every apply.
+    return {"matchLabels": dict(labels)} if labels else {}
+
+
 def _client_peer(peer: ClientPeer) -> dict[str, Any]:
-    rendered: dict[str, Any] = {"podSelector": {"matchLabels": dict(peer.pod_selector)}}
+    rendered: dict[str, Any] = {"podSelector": _selector(peer.pod_selector)}
     if peer.namespace_selector is not None:
-        rendered["namespaceSelector"] = {"matchLabels": dict(peer.namespace_selector)}
+        rendered["namespaceSelector"] = _selector(peer.namespace_selector)
     return rendered
 
 

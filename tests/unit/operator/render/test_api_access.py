@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from tests.unit.operator.render.factories import find, render
 
-PROMETHEUS = {
-    "namespaceSelector": {"matchLabels": {}},  # every namespace
-    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
-}
+PROMETHEUS = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
 
 
 def _ingress(objects: list) -> list:  # type: ignore[type-arg]
@@ -28,7 +25,7 @@ def test_the_spec_names_the_clients() -> None:
     clients = [{"podSelector": {"app": "web"}}, {"namespaceSelector": {"team": "research"}, "podSelector": {}}]
     assert _ingress(render({"orchestrator": {"allowFrom": clients}})) == [
         {"podSelector": {"matchLabels": {"app": "web"}}},
-        {"podSelector": {"matchLabels": {}}, "namespaceSelector": {"matchLabels": {"team": "research"}}},
+        {"podSelector": {}, "namespaceSelector": {"matchLabels": {"team": "research"}}},
         PROMETHEUS,
     ]
 
