@@ -113,6 +113,8 @@ async def orphaned_runs(*, engine: AsyncEngine, older_than: float, runner: str |
     """Queued or running runs whose process stopped proving it is alive before `older_than` (epoch seconds), and,
     with `runner`, every one that process started (it has just started again: none of them can still run)."""
     query = select(runs.c.record, runs.c.heartbeat_at).where(runs.c.status.in_(ACTIVE))
+    if runner is None:  # the periodic check: stale ones only, filtered by the database
+        query = query.where(runs.c.heartbeat_at < older_than)
     async with transaction(engine) as connection:
         rows = (await connection.execute(query)).all()
     records = [(json.loads(record), heartbeat) for record, heartbeat in rows]

@@ -84,7 +84,6 @@ class EgressProxy:
         self._policy, self._resolver, self._on_refused = policy, resolver, on_refused
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.refused: list[str] = []  # destinations refused, newest last (for logs and tests)
 
     async def start(self) -> str:
         """Listen on a free loopback port; returns `http://127.0.0.1:<port>` for --proxy-server."""
@@ -146,7 +145,6 @@ class EgressProxy:
         try:
             addresses = await resolve_checked(self._policy, self._resolver, host, port)
         except EgressRefused as exc:
-            self.refused.append(f"{host}:{port}")
             if self._on_refused is not None:
                 self._on_refused()
             logger.info("browser egress refused: %s", exc)
